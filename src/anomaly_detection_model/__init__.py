@@ -1,0 +1,1 @@
+"""anomaly_detection_model."""

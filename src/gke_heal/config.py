@@ -1,0 +1,276 @@
+"""The project's configuration file: one YAML document, typed and documented field by field.
+
+`load_config` reads the file, applies ``GKE_HEAL__SECTION__FIELD`` environment overrides and
+validates everything at once; any problem becomes a `ConfigError` whose message names the
+field and the line it came from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+Mode = Literal["observe", "recommend", "enforce"]
+ENV_PREFIX = "GKE_HEAL__"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClusterConfig(_Section):
+    """Which Kubernetes API server the product watches and acts on."""
+
+    kind: Literal["local", "gke"] = Field(
+        "local", description="`local` runs the embedded simulator; `gke` uses a real cluster."
+    )
+    kubeconfig: Path | None = Field(
+        None, description="Kubeconfig file for `gke`; the simulator writes its own for `local`."
+    )
+    context: str | None = Field(None, description="Kubeconfig context to use (default: current).")
+    project_id: str = Field("local-project", description="Google Cloud project of the cluster.")
+    location: str = Field("us-central1", description="Region or zone of the cluster.")
+    cluster_name: str = Field("demo-cluster", description="Cluster name, as in metric labels.")
+    seed: int = Field(7, description="Seed of the local simulator, for reproducible runs.")
+    speed: float = Field(
+        60.0, gt=0, description="Local virtual-clock speed: simulated seconds per wall second."
+    )
+
+
+class ScopeConfig(_Section):
+    """Where the healing service may act at all."""
+
+    namespaces: list[str] = Field(
+        default_factory=list, description="Namespaces it may act in; empty means all but excluded."
+    )
+    exclude_namespaces: list[str] = Field(
+        default_factory=lambda: ["kube-system", "kube-public", "gke-managed-system"],
+        description="Namespaces it never touches.",
+    )
+    allow_kube_system: bool = Field(
+        False, description="Allow actions in kube-system (strongly discouraged)."
+    )
+    label_selector: str = Field(
+        "",
+        description="Only workloads matching this label selector, e.g. `heal.gke.io/enabled=true`.",
+    )
+
+
+class GuardrailConfig(_Section):
+    """Limits every action must pass before it touches the cluster."""
+
+    cooldown_seconds: int = Field(
+        600, ge=0, description="Minimum time between two actions on the same target."
+    )
+    max_actions_per_target_per_hour: int = Field(3, ge=0, description="Per-target rate limit.")
+    max_actions_per_hour: int = Field(20, ge=0, description="Cluster-wide rate limit.")
+    max_unavailable_fraction: float = Field(
+        0.34,
+        gt=0,
+        le=1,
+        description="Largest share of a workload's pods under remediation at once.",
+    )
+    max_nodes_fraction: float = Field(
+        0.2, gt=0, le=1, description="Largest share of a node pool cordoned or drained at once."
+    )
+    circuit_breaker_failures: int = Field(
+        3, ge=1, description="Consecutive failed fixes after which automation stops."
+    )
+    approval_ttl_seconds: int = Field(
+        3600, ge=60, description="How long an approval request stays valid."
+    )
+    require_approval_for: list[str] = Field(
+        default_factory=lambda: ["rollout_undo", "drain", "cordon"],
+        description="Actions that need a human's approval even in `enforce` mode.",
+    )
+    dry_run_first: bool = Field(True, description="Server-side dry run before every mutation.")
+
+
+class ModelConfig(_Section):
+    """The anomaly detection model used for scoring."""
+
+    registry: str = Field(
+        ".gke-heal/models", description="Model registry: a local folder or a `gs://` URI."
+    )
+    version: str = Field("latest", description="Model version to score with, or `latest`.")
+    window_seconds: int = Field(60, ge=10, description="Telemetry window the features cover.")
+    critical_score: float = Field(
+        0.9, gt=0, le=1, description="Anomaly score at which an issue counts as critical."
+    )
+
+
+class SlackConfig(_Section):
+    """Slack delivery; leave empty to disable."""
+
+    webhook_url: SecretStr | None = Field(None, description="Incoming-webhook URL (a secret).")
+    bot_token: SecretStr | None = Field(None, description="Bot token `xoxb-...` for the Web API.")
+    signing_secret: SecretStr | None = Field(None, description="Signing secret for slash commands.")
+    channel: str = Field("#sre-alerts", description="Channel for notifications.")
+
+
+class TeamsConfig(_Section):
+    """Microsoft Teams delivery through a Workflows webhook; leave empty to disable."""
+
+    workflow_url: SecretStr | None = Field(None, description="Workflows webhook URL (a secret).")
+    outgoing_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC secret of the Teams outgoing webhook, base64 as Teams shows it."
+    )
+
+
+class ChatOpsConfig(_Section):
+    """Where notifications go and who may command the system."""
+
+    slack: SlackConfig = Field(default_factory=SlackConfig, description="Slack settings.")
+    teams: TeamsConfig = Field(default_factory=TeamsConfig, description="Teams settings.")
+    approvers: list[str] = Field(
+        default_factory=list, description="Chat user ids allowed to approve, deny and change mode."
+    )
+    second_approver_for: list[str] = Field(
+        default_factory=list, description="Actions that need two different approvers."
+    )
+
+
+class LocalConfig(_Section):
+    """Ports and folders of the local stack (`gke-heal up`, `gke-heal demo`)."""
+
+    data_dir: Path = Field(Path(".gke-heal"), description="Where local state and logs are kept.")
+    host: str = Field("127.0.0.1", description="Address every local service binds to.")
+    kubernetes_port: int = Field(
+        0, ge=0, le=65535, description="Simulator API port (0 = any free)."
+    )
+    healing_port: int = Field(0, ge=0, le=65535, description="Self-healing service port.")
+    chatops_port: int = Field(0, ge=0, le=65535, description="ChatOps service port.")
+    chat_sink_port: int = Field(0, ge=0, le=65535, description="Local chat sink port.")
+    dashboard_port: int = Field(0, ge=0, le=65535, description="Dashboard port.")
+
+
+class GkeHealConfig(_Section):
+    """The whole configuration file."""
+
+    mode: Mode = Field(
+        "observe", description="`observe` notifies only; `recommend` asks; `enforce` acts."
+    )
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="The cluster.")
+    scope: ScopeConfig = Field(default_factory=ScopeConfig, description="Where it may act.")
+    guardrails: GuardrailConfig = Field(
+        default_factory=GuardrailConfig, description="Safety limits."
+    )
+    model: ModelConfig = Field(default_factory=ModelConfig, description="Anomaly model.")
+    chatops: ChatOpsConfig = Field(default_factory=ChatOpsConfig, description="Chat settings.")
+    local: LocalConfig = Field(default_factory=LocalConfig, description="Local stack.")
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the field and line."""
+
+
+@dataclass(frozen=True)
+class _Located:
+    value: Any
+    line: int | None
+
+
+def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
+    """Map each key path in the YAML document to the 1-based line it starts on."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node: yaml.Node | None, path: tuple[str | int, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, str(key.value))
+                lines[sub] = key.start_mark.line + 1
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                sub = (*path, i)
+                lines[sub] = item.start_mark.line + 1
+                walk(item, sub)
+
+    walk(root, ())
+    return lines
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> set[tuple[str, ...]]:
+    """Apply ``GKE_HEAL__A__B=value`` overrides (value parsed as YAML); return the paths set."""
+    touched: set[tuple[str, ...]] = set()
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part)
+        if not path:
+            continue
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[path[-1]] = yaml.safe_load(raw) if raw else raw
+        touched.add(path)
+    return touched
+
+
+def parse_config(
+    text: str, source: str = "<config>", environ: Mapping[str, str] | None = None
+) -> GkeHealConfig:
+    """Validate YAML text (plus environment overrides) into a `GkeHealConfig`."""
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            f"{source}:{where.strip() or 'line ?'}: not valid YAML: {problem}"
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: line 1: the file must be a mapping of sections")
+    env_paths = _apply_env(data, os.environ if environ is None else environ)
+    try:
+        return GkeHealConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = _line_index(text)
+        messages = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            field = ".".join(str(p) for p in loc) or "(root)"
+            if tuple(str(p) for p in loc) in env_paths:
+                where = f"environment {ENV_PREFIX}{'__'.join(str(p).upper() for p in loc)}"
+            else:
+                line = _nearest_line(lines, loc)
+                where = f"line {line}" if line else "line ?"
+            reason = err["msg"]
+            if err["type"] == "extra_forbidden":
+                reason = "unknown field (misspelt?)"
+            messages.append(f"{source}: {where}: {field}: {reason}")
+        raise ConfigError("\n".join(messages)) from None
+
+
+def _nearest_line(lines: dict[tuple[str | int, ...], int], loc: tuple[Any, ...]) -> int | None:
+    for end in range(len(loc), 0, -1):
+        line = lines.get(tuple(loc[:end]))
+        if line is not None:
+            return line
+    return None
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> GkeHealConfig:
+    """Read and validate the configuration file at `path`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_config(text, source=str(path), environ=environ)

@@ -1,0 +1,61 @@
+"""Virtual clocks shared by the local stand-ins: real time, or simulated time running faster."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Anything that tells the time in Unix seconds."""
+
+    def now(self) -> float:
+        """Current time, Unix seconds."""
+        ...
+
+
+class RealClock:
+    """Wall-clock time."""
+
+    def now(self) -> float:
+        return time.time()
+
+
+class ManualClock:
+    """Time that moves only when told to; for tests and for simulating hours in seconds."""
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
+        self._now = start
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> float:
+        if seconds < 0:
+            raise ValueError("time does not run backwards")
+        with self._lock:
+            self._now += seconds
+            return self._now
+
+
+class ScaledClock:
+    """Simulated time that runs `speed` times faster than the wall clock from `start`."""
+
+    def __init__(self, speed: float, start: float | None = None) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+        self._wall0 = time.monotonic()
+        self._sim0 = time.time() if start is None else start
+
+    def now(self) -> float:
+        return self._sim0 + (time.monotonic() - self._wall0) * self.speed
+
+
+def rfc3339(ts: float) -> str:
+    """Format Unix seconds as the Kubernetes/Cloud timestamp `2026-01-01T00:00:00Z`."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

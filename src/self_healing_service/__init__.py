@@ -1,0 +1,1 @@
+"""self_healing_service."""
