@@ -1,0 +1,1 @@
+"""Anomaly detectors: univariate, multivariate, logs, and baselines."""

@@ -1,0 +1,7 @@
+"""`gke-heal cluster ...` (filled in by later work)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="cluster commands.", no_args_is_help=True)
