@@ -15,12 +15,19 @@ class Clock(Protocol):
         """Current time, Unix seconds."""
         ...
 
+    def sleep(self, seconds: float) -> None:
+        """Let `seconds` of this clock's time pass (blocking)."""
+        ...
+
 
 class RealClock:
     """Wall-clock time."""
 
     def now(self) -> float:
         return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
 
 
 class ManualClock:
@@ -33,6 +40,10 @@ class ManualClock:
     def now(self) -> float:
         with self._lock:
             return self._now
+
+    def sleep(self, seconds: float) -> None:
+        """Sleeping on a manual clock moves it: single-threaded simulations stay deterministic."""
+        self.advance(max(0.0, seconds))
 
     def advance(self, seconds: float) -> float:
         if seconds < 0:
@@ -54,6 +65,9 @@ class ScaledClock:
 
     def now(self) -> float:
         return self._sim0 + (time.monotonic() - self._wall0) * self.speed
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds) / self.speed)
 
 
 def rfc3339(ts: float) -> str:
