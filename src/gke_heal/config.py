@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from gke_heal.yamlfile import YamlModelError, parse_mapping, validate
 
 Mode = Literal["observe", "recommend", "enforce"]
 ENV_PREFIX = "GKE_HEAL__"
@@ -166,43 +167,13 @@ class GkeHealConfig(_Section):
     local: LocalConfig = Field(default_factory=LocalConfig, description="Local stack.")
 
 
-class ConfigError(Exception):
+class ConfigError(YamlModelError):
     """A configuration file that cannot be used; the message names the field and line."""
 
 
-@dataclass(frozen=True)
-class _Located:
-    value: Any
-    line: int | None
-
-
-def _line_index(text: str) -> dict[tuple[str | int, ...], int]:
-    """Map each key path in the YAML document to the 1-based line it starts on."""
-    lines: dict[tuple[str | int, ...], int] = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return lines
-
-    def walk(node: yaml.Node | None, path: tuple[str | int, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, str(key.value))
-                lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                sub = (*path, i)
-                lines[sub] = item.start_mark.line + 1
-                walk(item, sub)
-
-    walk(root, ())
-    return lines
-
-
-def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> set[tuple[str, ...]]:
-    """Apply ``GKE_HEAL__A__B=value`` overrides (value parsed as YAML); return the paths set."""
-    touched: set[tuple[str, ...]] = set()
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+    """Apply ``GKE_HEAL__A__B=value`` overrides (value parsed as YAML); return where each came from."""
+    touched: dict[tuple[str, ...], str] = {}
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
@@ -216,8 +187,11 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> set[tuple[st
                 child = {}
                 node[part] = child
             node = child
-        node[path[-1]] = yaml.safe_load(raw) if raw else raw
-        touched.add(path)
+        try:
+            node[path[-1]] = yaml.safe_load(raw) if raw else raw
+        except yaml.YAMLError:
+            node[path[-1]] = raw
+        touched[path] = f"environment {name}"
     return touched
 
 
@@ -226,45 +200,13 @@ def parse_config(
 ) -> GkeHealConfig:
     """Validate YAML text (plus environment overrides) into a `GkeHealConfig`."""
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            f"{source}:{where.strip() or 'line ?'}: not valid YAML: {problem}"
-        ) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: line 1: the file must be a mapping of sections")
-    env_paths = _apply_env(data, os.environ if environ is None else environ)
-    try:
-        return GkeHealConfig.model_validate(data)
-    except ValidationError as exc:
-        lines = _line_index(text)
-        messages = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            field = ".".join(str(p) for p in loc) or "(root)"
-            if tuple(str(p) for p in loc) in env_paths:
-                where = f"environment {ENV_PREFIX}{'__'.join(str(p).upper() for p in loc)}"
-            else:
-                line = _nearest_line(lines, loc)
-                where = f"line {line}" if line else "line ?"
-            reason = err["msg"]
-            if err["type"] == "extra_forbidden":
-                reason = "unknown field (misspelt?)"
-            messages.append(f"{source}: {where}: {field}: {reason}")
-        raise ConfigError("\n".join(messages)) from None
-
-
-def _nearest_line(lines: dict[tuple[str | int, ...], int], loc: tuple[Any, ...]) -> int | None:
-    for end in range(len(loc), 0, -1):
-        line = lines.get(tuple(loc[:end]))
-        if line is not None:
-            return line
-    return None
+        data = parse_mapping(text, source)
+        overridden = _apply_env(data, os.environ if environ is None else environ)
+        return validate(GkeHealConfig, data, text, source, overridden)
+    except ConfigError:
+        raise
+    except YamlModelError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> GkeHealConfig:
