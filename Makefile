@@ -1,5 +1,6 @@
 # Two commands after cloning: `make demo` and `make test`. Everything else is a helper of those.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,8 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[dev]' 2>&1 \
+		| { grep -v '^WARNING: Location' || true; }
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 install: $(STAMP)
