@@ -1,0 +1,74 @@
+"""Scenario files load with clear errors; reports render every fact they are given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gke_heal.report import ChatLine, FaultOutcome, ScenarioReport, terminal_table, write_report
+from gke_heal.scenario import FaultStep, Scenario, load_scenario, parse_scenario
+from gke_heal.yamlfile import YamlModelError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_demo_scenario_loads() -> None:
+    scenario = load_scenario(REPO / "examples" / "scenarios" / "demo.yaml")
+    assert scenario.mode == "enforce"
+    assert {f.kind for f in scenario.faults} >= {"memory_leak", "crash_loop", "bad_rollout"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("faults:\n  - kind: memleak\n    target: shop/cart\n", "line 2: faults.0.kind"),
+        ("faults:\n  - kind: memory_leak\n    target: cart\n", "line 3: faults.0.target"),
+        (
+            "faults:\n  - kind: crash_loop\n    target: a/b\n    expect: {isue: x}\n",
+            "faults.0.expect.isue: unknown field",
+        ),
+        ("warmup_minutes: -3\n", "line 1: warmup_minutes"),
+    ],
+)
+def test_bad_scenarios_name_field_and_line(text: str, expected: str) -> None:
+    with pytest.raises(YamlModelError) as info:
+        parse_scenario(text, "s.yaml")
+    assert expected in str(info.value)
+
+
+def _report(tmp: float = 1_767_225_600.0) -> ScenarioReport:
+    step = FaultStep(kind="memory_leak", target="shop/cart")
+    outcome = FaultOutcome(
+        step=step,
+        injected_at=tmp,
+        detected_at=tmp + 240,
+        incident_id="0.abc",
+        issue="memory_leak",
+        decision="act",
+        reasons=["guardrails passed"],
+        action="rollout_restart",
+        action_at=tmp + 250,
+        recovered_at=tmp + 400,
+        outcome="healed",
+        chat=[ChatLine(at=tmp + 245, channel="slack", text="memory leak in shop/cart")],
+        signal_name="memory_limit_utilization",
+        signal=[(tmp + 10 * i, 0.3 + 0.01 * i) for i in range(60)],
+    )
+    return ScenarioReport(Scenario(faults=[step]), tmp, tmp + 3600, 42.0, [outcome])
+
+
+def test_report_files_hold_the_facts(tmp_path: Path) -> None:
+    files = write_report(_report(), tmp_path)
+    md = files["markdown"].read_text()
+    assert "rollout_restart" in md and "4.0 min" in md and "memory leak in shop/cart" in md
+    assert (tmp_path / "fault-1-memory_leak.png").stat().st_size > 1000
+    assert "<img" in files["html"].read_text()
+    assert '"passed": true' in files["json"].read_text()
+
+
+def test_failed_expectation_fails_the_report() -> None:
+    report = _report()
+    report.faults[0].failed_expectations.append("not detected within 5 min")
+    assert not report.passed
+    assert terminal_table(report).row_count == 1
