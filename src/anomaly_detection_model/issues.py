@@ -1,0 +1,343 @@
+"""The issue classifier: turns an entity's recent windows into a named issue, severity and target.
+
+Each rule looks for one failure pattern in the current window and the few before it. A
+pattern is *clear* when the defining evidence is there and has lasted (one noisy window never
+makes an issue clear). Only a clear pattern on a strong anomaly is `critical`, which is what
+goes on to alerting: the healing service acts on it, so a false alarm costs a restart.
+A partial pattern, or a clear one on a weak anomaly, is a `warning`; nothing is `info`.
+Rules are tried in a fixed order, most specific cause first (a node failure explains the
+crash loops on it; a fresh rollout explains the errors after it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from anomaly_detection_model.features import FeatureRow
+
+ISSUE_KINDS: tuple[str, ...] = (
+    "memory_leak",
+    "cpu_saturation",
+    "crash_loop",
+    "bad_rollout",
+    "error_burst",
+    "node_failure",
+    "unschedulable",
+    "latency_regression",
+)
+NO_ISSUE = "none"
+SEVERITIES = ("critical", "warning", "info")
+
+BACKOFF_REASONS = ("BackOff", "CrashLoopBackOff")
+OOM_REASONS = ("OOMKilling", "OOMKilled")
+ROLLOUT_REASONS = ("ScalingReplicaSet",)
+UNSCHEDULABLE_REASONS = ("FailedScheduling",)
+UNHEALTHY_REASONS = ("Unhealthy",)
+
+
+@dataclass(frozen=True)
+class IssueRules:
+    """Thresholds of the rules; stored with the model so a version is reproducible."""
+
+    critical_score: float = 0.5  # anomaly score a clear pattern needs to become critical
+    node_windows: int = 2  # consecutive NotReady windows for a clear node failure
+    unschedulable_windows: int = 2  # windows with FailedScheduling among the last three
+    crash_restarts: int = 2  # restarts over the last `crash_windows` windows
+    crash_windows: int = 5
+    rollout_window_s: float = 900.0  # how long after a new revision problems blame the rollout
+    rollout_ready_min: float = 0.9
+    memory_util_warn: float = 0.8
+    memory_util_critical: float = 0.9
+    memory_windows: int = 5  # windows of growth the trend needs
+    memory_min_growth_per_hour: float = 0.05  # fraction of the limit
+    oom_horizon_s: float = 3600.0  # clear leak when OOM is predicted within this
+    cpu_util_high: float = 0.9
+    cpu_windows: int = 3
+    latency_ratio: float = 1.5
+    latency_min_increase_ms: float = 50.0
+    latency_windows: int = 3
+    latency_cpu_max: float = 0.8
+    error_fraction_min: float = 0.05
+    error_fraction_ratio: float = 3.0
+    error_log_min: float = 10.0
+    error_log_ratio: float = 5.0
+    error_windows: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IssueRules:
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Issue:
+    """What the classifier concluded for one entity window."""
+
+    kind: str
+    severity: str
+    entity: str
+    clear: bool
+    evidence: dict[str, float] = field(default_factory=dict)
+
+
+Baseline = Callable[[str], float | None]
+
+
+@dataclass(frozen=True)
+class Pattern:
+    kind: str
+    clear: bool
+    entity: str
+    evidence: dict[str, float]
+
+
+def classify(
+    row: FeatureRow,
+    previous: Sequence[FeatureRow],
+    baseline: Baseline,
+    anomaly: float,
+    rules: IssueRules | None = None,
+) -> Issue:
+    """Name the issue of `row` given the entity's earlier windows (oldest first).
+
+    `baseline(feature)` is the entity's learned normal of a feature (raw units) or None;
+    `anomaly` is the model's anomaly score of the row in [0, 1].
+    """
+    rules = rules or IssueRules()
+    recent = [*previous, row]
+    for rule in _RULES:
+        pattern = rule(row, recent, baseline, rules)
+        if pattern is None:
+            continue
+        strong = anomaly >= rules.critical_score
+        severity = "critical" if pattern.clear and strong else "warning"
+        return Issue(pattern.kind, severity, pattern.entity, pattern.clear, pattern.evidence)
+    return Issue(NO_ISSUE, "info", row.workload, False, {})
+
+
+def _value(row: FeatureRow, name: str) -> float | None:
+    return row.get(name)
+
+
+def _last(recent: Sequence[FeatureRow], n: int) -> Sequence[FeatureRow]:
+    return recent[-n:] if n > 0 else []
+
+
+def _node_failure(
+    row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
+) -> Pattern | None:
+    if (_value(row, "node_not_ready") or 0.0) < 0.5:
+        return None
+    run = 0
+    for r in reversed(recent):
+        if (_value(r, "node_not_ready") or 0.0) < 0.5:
+            break
+        run += 1
+    node = row.node or row.entity_id
+    return Pattern("node_failure", run >= rules.node_windows, node, {"node_not_ready_windows": run})
+
+
+def _unschedulable(
+    row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
+) -> Pattern | None:
+    if not row.events(*UNSCHEDULABLE_REASONS):
+        return None
+    windows = sum(1 for r in _last(recent, 3) if r.events(*UNSCHEDULABLE_REASONS))
+    evidence = {
+        "failed_scheduling_events": float(row.events(*UNSCHEDULABLE_REASONS)),
+        "windows": float(windows),
+    }
+    return Pattern("unschedulable", windows >= rules.unschedulable_windows, row.workload, evidence)
+
+
+def _recent_rollout(row: FeatureRow, recent: Sequence[FeatureRow], rules: IssueRules) -> bool:
+    age = _value(row, "rollout_age_seconds")
+    if age is not None:
+        return 0.0 <= age <= rules.rollout_window_s
+    windows = max(int(rules.rollout_window_s // 60), 1)
+    return any(r.events(*ROLLOUT_REASONS) for r in _last(recent, windows))
+
+
+def _symptoms(r: FeatureRow, baseline: Baseline, rules: IssueRules) -> dict[str, float]:
+    """The crash, readiness and error symptoms a rollout or crash loop shows in one window."""
+    found: dict[str, float] = {}
+    restarts = _value(r, "restarts") or 0.0
+    if restarts > 0:
+        found["restarts"] = restarts
+    if r.events(*BACKOFF_REASONS):
+        found["backoff_events"] = float(r.events(*BACKOFF_REASONS))
+    ready = _value(r, "ready")
+    if ready is not None and ready < rules.rollout_ready_min:
+        found["ready"] = ready
+    if _error_rise(r, baseline, rules):
+        found["error_fraction"] = _value(r, "error_fraction") or 0.0
+    return found
+
+
+def _bad_rollout(
+    row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
+) -> Pattern | None:
+    if not _recent_rollout(row, recent, rules):
+        return None
+    now = _symptoms(row, baseline, rules)
+    if not now:
+        return None
+    before = [_symptoms(r, baseline, rules) for r in recent[:-1][-2:]]
+    lasting = any(before)
+    evidence = dict(now)
+    age = _value(row, "rollout_age_seconds")
+    if age is not None:
+        evidence["rollout_age_seconds"] = age
+    return Pattern("bad_rollout", lasting, row.workload, evidence)
+
+
+def _crash_loop(
+    row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
+) -> Pattern | None:
+    window = _last(recent, rules.crash_windows)
+    restarts = sum(_value(r, "restarts") or 0.0 for r in window)
+    backoff = sum(r.events(*BACKOFF_REASONS) for r in _last(recent, 3))
+    if (_value(row, "restarts") or 0.0) <= 0 and not row.events(*BACKOFF_REASONS):
+        return None
+    evidence = {"restarts_recent": restarts, "backoff_events": float(backoff)}
+    clear = restarts >= rules.crash_restarts and backoff > 0
+    return Pattern("crash_loop", clear, row.workload, evidence)
+
+
+def _oom_leak(
+    row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
+) -> Pattern | None:
+    if not row.events(*OOM_REASONS):
+        return None
+    peak = max((_value(r, "memory_limit_utilization") or 0.0) for r in recent)
+    growing = sum(1 for r in recent[:-1] if (_value(r, "memory_slope_bytes_per_s") or 0.0) > 0)
+    if peak < rules.memory_util_warn:
+        return None
+    evidence = {"oom_events": float(row.events(*OOM_REASONS)), "memory_peak_utilization": peak}
+    return Pattern("memory_leak", growing >= rules.memory_windows - 1, row.workload, evidence)
+
+
+def _memory_leak(
+    row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
+) -> Pattern | None:
+    util = _value(row, "memory_limit_utilization")
+    slope = _value(row, "memory_slope_bytes_per_s")
+    if util is None or slope is None or slope <= 0 or util < rules.memory_util_warn - 0.1:
+        return None
+    window = _last(recent, rules.memory_windows)
+    slopes = [_value(r, "memory_slope_bytes_per_s") for r in window]
+    positive = sum(1 for s in slopes if s is not None and s > 0)
+    growth = [_value(r, "memory_growth_per_hour") for r in window]
+    mean_growth = sum(g or 0.0 for g in growth) / max(len(growth), 1)
+    sustained = (
+        len(window) >= rules.memory_windows
+        and positive >= 0.8 * rules.memory_windows
+        and mean_growth >= rules.memory_min_growth_per_hour
+    )
+    if not sustained:
+        return None
+    evidence = {"memory_limit_utilization": util, "memory_growth_per_hour": mean_growth}
+    limit = row.get("memory_limit_bytes")
+    tto = None
+    if limit:
+        mean_slope = sum(s or 0.0 for s in slopes) / len(slopes)
+        if mean_slope > 0:
+            tto = max(1.0 - util, 0.0) * limit / mean_slope
+            evidence["time_to_oom_seconds"] = round(tto, 1)
+    if tto is not None:
+        clear = util >= rules.memory_util_warn and tto <= rules.oom_horizon_s
+    else:
+        clear = util >= rules.memory_util_critical
+    return Pattern("memory_leak", clear, row.workload, evidence)
+
+
+def _latency_up(r: FeatureRow, baseline: Baseline, rules: IssueRules) -> bool:
+    latency = _value(r, "latency_p95_ms")
+    normal = baseline("latency_p95_ms")
+    if latency is None or normal is None:
+        return False
+    return latency >= max(normal * rules.latency_ratio, normal + rules.latency_min_increase_ms)
+
+
+def _cpu_saturation(
+    row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
+) -> Pattern | None:
+    window = _last(recent, rules.cpu_windows)
+    high = [(_value(r, "cpu_limit_utilization") or 0.0) >= rules.cpu_util_high for r in window]
+    if not high[-1]:
+        return None
+    sustained = len(window) >= rules.cpu_windows and all(high)
+    slow = _latency_up(row, baseline, rules)
+    evidence = {"cpu_limit_utilization": _value(row, "cpu_limit_utilization") or 0.0}
+    if row.get("latency_p95_ms") is not None:
+        evidence["latency_p95_ms"] = row.get("latency_p95_ms") or 0.0
+    return Pattern("cpu_saturation", sustained and slow, row.workload, evidence)
+
+
+def _error_rise(r: FeatureRow, baseline: Baseline, rules: IssueRules) -> bool:
+    fraction = _value(r, "error_fraction")
+    if fraction is not None:
+        normal = baseline("error_fraction") or 0.0
+        limit = max(rules.error_fraction_min, normal * rules.error_fraction_ratio + 0.02)
+        if fraction >= limit:
+            return True
+    error_logs = _value(r, "error_log_lines")
+    if error_logs is not None:
+        normal_logs = baseline("error_log_lines") or 0.0
+        if error_logs >= max(rules.error_log_min, normal_logs * rules.error_log_ratio):
+            return True
+    return False
+
+
+def _error_burst(
+    row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
+) -> Pattern | None:
+    if not _error_rise(row, baseline, rules):
+        return None
+    window = _last(recent, rules.error_windows)
+    sustained = len(window) >= rules.error_windows and all(
+        _error_rise(r, baseline, rules) for r in window
+    )
+    evidence = {
+        name: value
+        for name in ("error_fraction", "error_log_lines", "error_rate")
+        if (value := row.get(name)) is not None
+    }
+    return Pattern("error_burst", sustained, row.workload, evidence)
+
+
+def _latency_regression(
+    row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
+) -> Pattern | None:
+    if not _latency_up(row, baseline, rules):
+        return None
+    cpu = _value(row, "cpu_limit_utilization")
+    if cpu is not None and cpu >= rules.latency_cpu_max:
+        return None
+    window = _last(recent, rules.latency_windows)
+    sustained = len(window) >= rules.latency_windows and all(
+        _latency_up(r, baseline, rules) for r in window
+    )
+    evidence = {
+        "latency_p95_ms": row.get("latency_p95_ms") or 0.0,
+        "latency_baseline_ms": baseline("latency_p95_ms") or 0.0,
+    }
+    return Pattern("latency_regression", sustained, row.workload, evidence)
+
+
+_RULES: tuple[Callable[..., Pattern | None], ...] = (
+    _node_failure,
+    _unschedulable,
+    _bad_rollout,
+    _oom_leak,
+    _crash_loop,
+    _memory_leak,
+    _cpu_saturation,
+    _error_burst,
+    _latency_regression,
+)

@@ -1,0 +1,104 @@
+"""The scoring interface of contracts §3, the one module the telemetry pipeline may import.
+
+    scorer = Scorer.load("/var/lib/gke-heal/models", "latest")   # or gs://bucket/models
+    verdicts = scorer.score(rows)    # rows: contracts §2 dicts; one verdict per row, same order
+
+The scorer keeps per-entity state between calls (streaming): each row is scored against what
+its entity's earlier rows taught, then learnt, so it never looks ahead. Rows of one call are
+processed in the order given. A malformed row raises `FeatureRowError` naming the row index
+and field, before any state changes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from anomaly_detection_model.features import FeatureRow, FeatureRowError
+from anomaly_detection_model.model import EntityModel, EntityState, top_deviations
+from anomaly_detection_model.registry import LATEST, Registry
+
+__all__ = ["FeatureRowError", "Scorer", "Verdict"]
+
+Verdict = dict[str, Any]
+
+DEFAULT_MAX_ENTITIES = 50_000
+UNTRAINED_VERSION = "untrained"
+
+
+class Scorer:
+    """Scores feature rows with one model version, remembering each entity's recent past."""
+
+    def __init__(
+        self,
+        model: EntityModel,
+        model_version: str,
+        *,
+        max_entities: int = DEFAULT_MAX_ENTITIES,
+    ) -> None:
+        self.model = model
+        self.model_version = model_version
+        self.max_entities = max_entities
+        self._states: OrderedDict[str, EntityState] = OrderedDict()
+
+    @classmethod
+    def load(cls, registry: str, version: str = LATEST) -> Scorer:
+        """The scorer of a registered version (`latest` = newest) in a folder or gs:// registry."""
+        artefact = Registry(registry).load(version)
+        return cls(EntityModel.from_dict(artefact.model), artefact.version)
+
+    @classmethod
+    def untrained(cls) -> Scorer:
+        """A scorer with no training: entities learn their own normal from their first windows."""
+        return cls(EntityModel.untrained(), UNTRAINED_VERSION)
+
+    def score(self, rows: Sequence[Mapping[str, Any]]) -> list[Verdict]:
+        """One verdict per row (contracts §3), in the order of `rows`."""
+        parsed: list[FeatureRow] = []
+        for index, row in enumerate(rows):
+            try:
+                parsed.append(FeatureRow.parse(row))
+            except FeatureRowError as exc:
+                raise FeatureRowError(f"rows[{index}].{exc}") from None
+        return [self._score_one(row) for row in parsed]
+
+    @property
+    def entities(self) -> int:
+        """How many entities the scorer currently remembers."""
+        return len(self._states)
+
+    def _state(self, entity_id: str) -> EntityState:
+        state = self._states.get(entity_id)
+        if state is None:
+            state = EntityState()
+            self._states[entity_id] = state
+            if len(self._states) > self.max_entities:
+                # Forget the entity silent for longest: bounded memory on a churning cluster.
+                self._states.popitem(last=False)
+        else:
+            self._states.move_to_end(entity_id)
+        return state
+
+    def _score_one(self, row: FeatureRow) -> Verdict:
+        step = self.model.step(row, self._state(row.entity_id))
+        evidence: dict[str, float] = dict(step.issue.evidence)
+        for name in top_deviations(step.deviations):
+            value = row.get(name)
+            if value is not None:
+                evidence.setdefault(name, value)
+        return {
+            "entity_type": row.entity_type,
+            "entity_id": row.entity_id,
+            "namespace": row.namespace,
+            "deployment": row.deployment,
+            "pod": row.pod,
+            "node": row.node,
+            "window_end": row.window_end,
+            "score": round(step.score, 6),
+            "issue": step.issue.kind,
+            "severity": step.issue.severity,
+            "critical": step.issue.severity == "critical",
+            "evidence": evidence,
+            "model_version": self.model_version,
+        }
