@@ -86,6 +86,7 @@ class FakeCluster:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._ip = 10
+        self._log_start = self.clock.now() - 60  # stable timestamps, as a real log has
         now = rfc3339(self.clock.now())
         for index in range(nodes):
             with contextlib.suppress(Exception):
@@ -99,8 +100,7 @@ class FakeCluster:
         key = (namespace, pod, container)
         if previous and key not in source:
             raise KeyError(key)
-        start = self.clock.now() - 60
-        return [LogLine(start + i, text) for i, text in enumerate(source.get(key, []))]
+        return [LogLine(self._log_start + i, text) for i, text in enumerate(source.get(key, []))]
 
     def pod_usage(self, namespace: str, pod: str) -> dict[str, Usage]:
         obj = self.store.get("pods", namespace, pod)

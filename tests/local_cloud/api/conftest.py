@@ -148,6 +148,26 @@ def validate_served(obj: dict[str, Any]) -> int:
     return 1
 
 
+STORED_PATHS = (
+    "/api/v1/namespaces",
+    "/api/v1/nodes",
+    "/api/v1/pods",
+    "/api/v1/services",
+    "/api/v1/events",
+    "/api/v1/configmaps",
+    "/apis/apps/v1/deployments",
+    "/apis/apps/v1/replicasets",
+    "/apis/policy/v1/poddisruptionbudgets",
+    "/apis/autoscaling/v2/horizontalpodautoscalers",
+)
+
+
+def validate_everything(sim: Simulated) -> int:
+    """Schema-validate every object the server serves now plus every response kept in `served`."""
+    count = sum(validate_served(sim.get_json(path)) for path in STORED_PATHS)
+    return count + sum(validate_served(obj) for obj in sim.served)
+
+
 def deployment(name: str, replicas: int = 2, image: str = "nginx:1.27") -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import KubectlRun, Simulated, deployment, running_pods, wait_for
+from conftest import KubectlRun, Simulated, deployment, running_pods, validate_everything, wait_for
 
 from local_cloud.gke.store import NotFound
 
@@ -301,3 +301,9 @@ def test_get_pods_watch_sees_changes(sim: Simulated, kubectl: KubectlRun) -> Non
     finally:
         watch.kill()
     kubectl("delete", "pod", label, "--grace-period=0", "--force")
+
+
+def test_every_served_object_validates_against_the_schemas(
+    sim: Simulated, kubectl: KubectlRun
+) -> None:
+    assert validate_everything(sim) > 10
