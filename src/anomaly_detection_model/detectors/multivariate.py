@@ -1,0 +1,249 @@
+"""The multivariate detector: linear reconstruction of standardised metrics with temporal context.
+
+Two views of each observation are reconstructed from their principal subspaces, learnt on
+normal (training) data: the metric vector alone, and the vector stacked with its `lags`
+predecessors (so a break in how the metrics move together over time shows, not only an odd
+mix at one instant). Each view's reconstruction error is smoothed (EWMA, so one noisy row
+does not alarm and a sustained deviation builds up) and divided by its own high quantile
+over the training data; the score is the larger of the two, mapped to [0, 1] so that the
+training quantile sits at 0.5. Deterministic (an eigendecomposition, no sampling).
+
+Batch `fit` learns from a training array. Fed one row at a time with no `fit`, the detector
+keeps the first `warmup` rows, fits on them, then scores (0 until then).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from anomaly_detection_model.base import Detector
+from anomaly_detection_model.detectors.catalogue import CatalogueEntry
+
+Vector = Sequence[float] | npt.NDArray[np.floating[Any]]
+Array = npt.NDArray[np.float64]
+CLIP = 20.0  # standardised values beyond this are one broken sensor, not more evidence
+
+
+@dataclass
+class _Subspace:
+    """One view's principal subspace and the scale of its residuals on training data."""
+
+    mean: Array
+    components: Array  # (k, d)
+    residual_scale: Array  # (d,)
+    normaliser: float = 1.0
+
+    @classmethod
+    def fit(cls, data: Array, variance: float, normalise_residuals: bool) -> _Subspace:
+        mean = data.mean(axis=0)
+        centred = data - mean
+        # Eigen-decomposition of the covariance: deterministic, and cheap for d in the 100s.
+        cov = centred.T @ centred / max(len(data) - 1, 1)
+        values, vectors = np.linalg.eigh(cov)
+        order = np.argsort(values)[::-1]
+        values, vectors = np.clip(values[order], 0.0, None), vectors[:, order]
+        total = float(values.sum())
+        if total <= 0:
+            k = 0
+        else:
+            k = int(np.searchsorted(np.cumsum(values) / total, variance) + 1)
+            k = min(k, data.shape[1] - 1) if data.shape[1] > 1 else 0
+        components = vectors[:, :k].T
+        subspace = cls(mean, components, np.ones(data.shape[1]))
+        if normalise_residuals:
+            residuals = subspace.residuals(data)
+            subspace.residual_scale = np.sqrt((residuals**2).mean(axis=0)) + 1e-2
+        return subspace
+
+    def residuals(self, data: Array) -> Array:
+        centred = data - self.mean
+        if self.components.size == 0:
+            return centred
+        return centred - (centred @ self.components.T) @ self.components
+
+    def error(self, data: Array) -> Array:
+        """Root-mean-square scaled residual of each row."""
+        scaled = self.residuals(data) / self.residual_scale
+        return np.asarray(np.sqrt((scaled**2).mean(axis=1)), dtype=np.float64)
+
+
+class LaggedReconstruction(Detector[Vector]):
+    """Reconstruction error of the metric vector and of its recent trajectory, smoothed."""
+
+    def __init__(
+        self,
+        lags: int = 2,
+        variance: float = 0.9,
+        smoothing: float = 0.5,
+        quantile: float = 0.995,
+        warmup: int = 500,
+    ) -> None:
+        self.lags = lags
+        self.variance = variance
+        self.smoothing = smoothing
+        self.quantile = quantile
+        self.warmup = warmup
+        self._center: Array | None = None
+        self._scale: Array | None = None
+        self._views: list[_Subspace] = []
+        self._context: deque[Array] = deque(maxlen=max(lags, 1))
+        self._smoothed: list[float] | None = None
+        self._buffer: list[Array] = []
+        self.threshold_: float = 0.5
+
+    # ---- batch -------------------------------------------------------------------------
+    def fit(self, xs: Sequence[Vector] | Array) -> LaggedReconstruction:
+        """Learn standardisation, subspaces and score normalisers from (normal) rows."""
+        data = np.asarray(xs, dtype=np.float64)
+        if data.ndim != 2 or len(data) < 2:
+            raise ValueError("fit: expected at least two rows of equal length")
+        filled = np.where(np.isfinite(data), data, np.nan)
+        center = np.nanmean(filled, axis=0)
+        center = np.where(np.isfinite(center), center, 0.0)
+        scale = np.nanstd(filled, axis=0)
+        # A constant metric in training has no scale: any change is measured in its own units.
+        scale = np.where(np.isfinite(scale) & (scale > 1e-4), scale, 1.0)
+        self._center, self._scale = center, scale
+        z = self._standardise(filled)
+        lagged = self._stack(z)
+        self._views = [
+            _Subspace.fit(z, self.variance, normalise_residuals=False),
+            _Subspace.fit(lagged, self.variance, normalise_residuals=True),
+        ]
+        raw = [view.error(x) for view, x in zip(self._views, (z, lagged), strict=True)]
+        for view, errors in zip(self._views, raw, strict=True):
+            smoothed = self._ewma(errors, None)
+            view.normaliser = max(float(np.quantile(smoothed, self.quantile)), 1e-9)
+        self._context.clear()
+        self._smoothed = None
+        self._buffer = []
+        combined = self._combine([self._ewma(e, None) for e in raw])
+        self.threshold_ = float(np.quantile(combined, self.quantile))
+        return self
+
+    def score(self, xs: Sequence[Vector] | Array) -> Array:
+        """Prequential scores of a batch; equal to scoring the rows one by one."""
+        data = np.asarray(xs, dtype=np.float64)
+        if self._views and data.ndim == 2 and len(data):
+            z = self._standardise(data)
+            history = list(self._context)
+            lagged = self._stack(z, history)
+            raw = [view.error(x) for view, x in zip(self._views, (z, lagged), strict=True)]
+            smoothed = [self._ewma(e, s) for e, s in zip(raw, self._state(), strict=True)]
+            for row in z[-self.lags :] if self.lags else []:
+                self._context.append(row)
+            self._smoothed = [float(s[-1]) for s in smoothed]
+            return self._combine(smoothed)
+        return super().score(list(data))
+
+    # ---- streaming ---------------------------------------------------------------------
+    def score_one(self, x: Vector) -> float:
+        if not self._views:
+            return 0.0
+        z = self._standardise(np.asarray(x, dtype=np.float64)[None, :])
+        lagged = self._stack(z, list(self._context))
+        smoothed = self._next_smoothed(z, lagged)
+        return float(self._combine([np.array([s]) for s in smoothed])[0])
+
+    def learn_one(self, x: Vector) -> None:
+        row = np.asarray(x, dtype=np.float64)
+        if not self._views:
+            self._buffer.append(row)
+            if len(self._buffer) >= self.warmup:
+                self.fit(np.vstack(self._buffer))
+            return
+        z = self._standardise(row[None, :])
+        lagged = self._stack(z, list(self._context))
+        self._smoothed = self._next_smoothed(z, lagged)
+        if self.lags:
+            self._context.append(z[0])
+
+    # ---- internals ---------------------------------------------------------------------
+    def _state(self) -> list[float | None]:
+        return list(self._smoothed) if self._smoothed is not None else [None] * len(self._views)
+
+    def _next_smoothed(self, z: Array, lagged: Array) -> list[float]:
+        errors = [float(view.error(x)[0]) for view, x in zip(self._views, (z, lagged), strict=True)]
+        previous = self._state()
+        a = self.smoothing
+        return [
+            e if p is None else a * e + (1 - a) * p for e, p in zip(errors, previous, strict=True)
+        ]
+
+    def _standardise(self, data: Array) -> Array:
+        assert self._center is not None and self._scale is not None
+        if data.shape[-1] != self._center.shape[0]:
+            raise ValueError(
+                f"observation has {data.shape[-1]} values, the detector was fitted on "
+                f"{self._center.shape[0]}"
+            )
+        z = (data - self._center) / self._scale
+        # Missing values are read as normal (the training mean) rather than guessed at.
+        return np.clip(np.where(np.isfinite(z), z, 0.0), -CLIP, CLIP)
+
+    def _stack(self, z: Array, history: list[Array] | None = None) -> Array:
+        """Each row followed by its `lags` predecessors (the first row stands in for missing ones)."""
+        if not self.lags:
+            return z
+        before = np.vstack(history) if history else np.repeat(z[:1], self.lags, axis=0)
+        if len(before) < self.lags:
+            before = np.vstack([np.repeat(before[:1], self.lags - len(before), axis=0), before])
+        full = np.vstack([before[-self.lags :], z])
+        n = len(z)
+        parts = [full[self.lags - j : self.lags - j + n] for j in range(self.lags + 1)]
+        return np.hstack(parts)
+
+    def _ewma(self, errors: Array, start: float | None) -> Array:
+        out = np.empty_like(errors)
+        a = self.smoothing
+        level = start
+        for i, e in enumerate(errors):
+            level = float(e) if level is None else a * float(e) + (1 - a) * level
+            out[i] = level
+        return out
+
+    def _combine(self, smoothed: Sequence[Array]) -> Array:
+        ratio = np.max(
+            [s / view.normaliser for s, view in zip(smoothed, self._views, strict=True)], axis=0
+        )
+        return np.asarray(1.0 - 0.5 ** (ratio * ratio), dtype=np.float64)
+
+
+def multivariate_sample(n: int, seed: int) -> list[Any]:
+    """Correlated 4-metric rows (CPU, memory, network in/out) with a few broken correlations."""
+    rng = np.random.default_rng(seed)
+    load = 1.0 + 0.3 * np.sin(np.arange(n) * 2 * np.pi / 288) + 0.05 * rng.standard_normal(n)
+    rows = np.column_stack(
+        [
+            0.5 * load + 0.02 * rng.standard_normal(n),
+            0.4 + 0.01 * rng.standard_normal(n),
+            2.0 * load + 0.05 * rng.standard_normal(n),
+            3.0 * load + 0.05 * rng.standard_normal(n),
+        ]
+    )
+    for i in rng.choice(n, size=max(n // 300, 1), replace=False):
+        rows[i, 2] *= 3.0
+    return [list(map(float, r)) for r in rows]
+
+
+def blank_vector(x: Any) -> Any:
+    return [float("nan")] * len(x)
+
+
+CATALOGUE_ENTRIES = (
+    CatalogueEntry(
+        "lagged_reconstruction",
+        "multivariate",
+        lambda: LaggedReconstruction(warmup=200),
+        sample=multivariate_sample,
+        missing=blank_vector,
+        threshold=0.5,
+        description="PCA reconstruction of the metric vector and its lagged trajectory, EWMA",
+    ),
+)

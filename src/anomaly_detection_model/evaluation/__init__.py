@@ -1,0 +1,1 @@
+"""Evaluation of the multivariate and log detectors (NAB scoring lives in `..nab`)."""
