@@ -20,7 +20,7 @@ class GcsStore:
 
     def _bucket(self) -> Any:
         if self._client is None:
-            from google.cloud import storage
+            from google.cloud import storage  # type: ignore[attr-defined]
 
             self._client = storage.Client()
         return self._client.bucket(self.bucket_name)

@@ -1,0 +1,1 @@
+"""Log lines to templates (Drain, implemented here) and template-based anomaly detection."""

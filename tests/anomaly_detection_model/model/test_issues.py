@@ -1,0 +1,261 @@
+"""The issue classifier, table-driven: feature patterns → issue kind, severity and entity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from anomaly_detection_model.features import FeatureRow
+from anomaly_detection_model.issues import IssueRules, classify
+
+MB = 1024 * 1024
+
+
+def row(i: int, **features: Any) -> FeatureRow:
+    base: dict[str, Any] = {
+        "entity_type": "pod",
+        "entity_id": "shop/cart-1",
+        "namespace": "shop",
+        "pod": "cart-1",
+        "deployment": "cart",
+        "node": "node-a",
+        "window_end": f"2026-01-01T00:{i:02d}:00Z",
+        "cpu_limit_utilization": 0.3,
+        "memory_bytes": 200 * MB,
+        "memory_limit_utilization": 200 / 512,
+        "memory_slope_bytes_per_s": 0.0,
+        "restarts": 0,
+        "request_rate": 50.0,
+        "error_rate": 0.1,
+        "latency_p95_ms": 80.0,
+        "error_log_lines": 1,
+        "log_lines": 1000,
+        "ready": 1.0,
+        "node_not_ready": 0,
+    }
+    base.update(features)
+    return FeatureRow.parse(base)
+
+
+NORMALS = {"latency_p95_ms": 80.0, "error_fraction": 0.002, "error_log_lines": 1.0}
+
+
+def baseline(name: str) -> float | None:
+    return NORMALS.get(name)
+
+
+def series(n: int, **features: Any) -> list[FeatureRow]:
+    return [row(i, **features) for i in range(n)]
+
+
+def leak(n: int, util_end: float) -> list[FeatureRow]:
+    rows = []
+    for i in range(n):
+        util = util_end - (n - 1 - i) * 0.02
+        rows.append(
+            row(
+                i,
+                memory_limit_utilization=util,
+                memory_bytes=util * 512 * MB,
+                memory_slope_bytes_per_s=512 * MB * 0.02 / 60,
+            )
+        )
+    return rows
+
+
+CASES = [
+    # (reason, windows, anomaly score, expected kind, severity, entity)
+    ("healthy pod: nothing", series(6), 0.1, "none", "info", "shop/cart"),
+    (
+        "one NotReady window: warning only",
+        series(1, node_not_ready=1),
+        0.9,
+        "node_failure",
+        "warning",
+        "node-a",
+    ),
+    (
+        "two NotReady windows: critical on the node",
+        series(2, node_not_ready=1),
+        0.9,
+        "node_failure",
+        "critical",
+        "node-a",
+    ),
+    (
+        "clear node failure on a weak anomaly: warning",
+        series(3, node_not_ready=1),
+        0.3,
+        "node_failure",
+        "warning",
+        "node-a",
+    ),
+    (
+        "FailedScheduling once: warning",
+        series(1, event_reasons={"FailedScheduling": 1}),
+        0.8,
+        "unschedulable",
+        "warning",
+        "shop/cart",
+    ),
+    (
+        "FailedScheduling sustained: critical",
+        series(3, event_reasons={"FailedScheduling": 2}),
+        0.8,
+        "unschedulable",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "one restart without back-off: warning",
+        [*series(4), row(4, restarts=1)],
+        0.7,
+        "crash_loop",
+        "warning",
+        "shop/cart",
+    ),
+    (
+        "restarts with BackOff: crash loop",
+        series(3, restarts=1, event_reasons={"BackOff": 2}, ready=0.0),
+        0.95,
+        "crash_loop",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "crashes right after a rollout: bad rollout",
+        series(3, restarts=1, event_reasons={"BackOff": 1}, rollout_age_seconds=120.0),
+        0.95,
+        "bad_rollout",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "errors after the rollout window: not the rollout",
+        series(3, error_rate=20.0, rollout_age_seconds=5000.0),
+        0.9,
+        "error_burst",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "memory high and rising, OOM soon: leak",
+        leak(6, 0.9),
+        0.8,
+        "memory_leak",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "memory rising but far from the limit: nothing",
+        leak(6, 0.5),
+        0.8,
+        "none",
+        "info",
+        "shop/cart",
+    ),
+    (
+        "memory high but flat: nothing",
+        series(6, memory_limit_utilization=0.93),
+        0.6,
+        "none",
+        "info",
+        "shop/cart",
+    ),
+    (
+        "CPU pinned and latency up: saturation",
+        series(3, cpu_limit_utilization=0.97, latency_p95_ms=300.0),
+        0.9,
+        "cpu_saturation",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "CPU pinned, latency normal: warning",
+        series(3, cpu_limit_utilization=0.97),
+        0.9,
+        "cpu_saturation",
+        "warning",
+        "shop/cart",
+    ),
+    (
+        "CPU pinned for one window only: warning",
+        [*series(2), row(2, cpu_limit_utilization=0.97, latency_p95_ms=300.0)],
+        0.9,
+        "cpu_saturation",
+        "warning",
+        "shop/cart",
+    ),
+    (
+        "error spike sustained: error burst",
+        series(2, error_rate=15.0),
+        0.9,
+        "error_burst",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "error spike one window: warning",
+        [row(0), row(1, error_rate=15.0)],
+        0.9,
+        "error_burst",
+        "warning",
+        "shop/cart",
+    ),
+    (
+        "error logs flood: error burst",
+        series(2, error_log_lines=200),
+        0.9,
+        "error_burst",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "latency up, CPU idle: regression",
+        series(3, latency_p95_ms=400.0),
+        0.8,
+        "latency_regression",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "latency up on a weak anomaly: warning",
+        series(3, latency_p95_ms=400.0),
+        0.2,
+        "latency_regression",
+        "warning",
+        "shop/cart",
+    ),
+    (
+        "latency slightly up: nothing",
+        series(3, latency_p95_ms=100.0),
+        0.8,
+        "none",
+        "info",
+        "shop/cart",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("reason", "windows", "anomaly", "kind", "severity", "entity"), CASES, ids=[c[0] for c in CASES]
+)
+def test_classifier(
+    reason: str, windows: list[FeatureRow], anomaly: float, kind: str, severity: str, entity: str
+) -> None:
+    issue = classify(windows[-1], windows[:-1], baseline, anomaly, IssueRules())
+    assert (issue.kind, issue.severity, issue.entity) == (kind, severity, entity), reason
+
+
+def test_memory_leak_predicts_time_to_oom() -> None:
+    windows = leak(6, 0.9)
+    issue = classify(windows[-1], windows[:-1], baseline, 0.9)
+    # 10 % of 512 MB left, growing 2 % of 512 MB per minute: about five minutes to OOM.
+    assert issue.evidence["time_to_oom_seconds"] == pytest.approx(300, rel=0.01)
+
+
+def test_unknown_latency_baseline_never_claims_regression() -> None:
+    windows = series(3, latency_p95_ms=900.0)
+    issue = classify(windows[-1], windows[:-1], lambda name: None, 0.9)
+    assert issue.kind == "none"
