@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 MAX_ROUNDS = 200
+BUDGET_DELAY = 1.0
 
 
 def settle(cluster: Cluster) -> None:
@@ -46,13 +47,11 @@ def settle(cluster: Cluster) -> None:
             c._need_schedule = False
             c._scheduler.schedule_pending()
             busy = True
-        if c._dirty_pdb_namespaces:
-            namespaces, c._dirty_pdb_namespaces = sorted(c._dirty_pdb_namespaces), set()
-            for ns in namespaces:
-                c._disruption.sync_namespace(ns)
-            busy = True
         if not busy and not c._queue:
-            return
+            break
+    if c._dirty_pdb_namespaces and ("budgets",) not in c._timers:
+        # Budgets follow pod readiness a moment later, as the disruption controller does.
+        c._timers.schedule(("budgets",), c.clock.now() + BUDGET_DELAY)
 
 
 def dispatch(c: Cluster, event: WatchEvent) -> None:
@@ -184,6 +183,10 @@ def run_timer(c: Cluster, key: TimerKey, now: float) -> None:
             if kubelet.alive:
                 c._lifecycle.heartbeat(name)
         c._timers.schedule(key, now + c.node_status_interval)
+    elif kind == "budgets":
+        namespaces, c._dirty_pdb_namespaces = sorted(c._dirty_pdb_namespaces), set()
+        for ns in namespaces:
+            c._disruption.sync_namespace(ns)
     elif kind == "deployment":
         c._dirty_deployments.add((key[1], key[2]))
     elif kind == "scheduler":

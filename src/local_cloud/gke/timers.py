@@ -40,5 +40,8 @@ class Timers:
                 out.append(key)
         return out
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._due
+
     def __len__(self) -> int:
         return len(self._due)

@@ -43,17 +43,20 @@ class DisruptionController:
         self.ctx = ctx
 
     def sync_namespace(self, namespace: str) -> None:
-        for pdb in self.ctx.view.list("poddisruptionbudgets", namespace):
-            self.sync(pdb)
+        budgets = self.ctx.view.list("poddisruptionbudgets", namespace)
+        if not budgets:
+            return
+        pods = [p for p in self.ctx.view.list("pods", namespace) if is_active_pod(p)]
+        for pdb in budgets:
+            self.sync(pdb, pods)
 
-    def sync(self, pdb: Obj) -> None:
+    def sync(self, pdb: Obj, active_pods: list[Obj]) -> None:
         ctx = self.ctx
         meta, spec = pdb["metadata"], pdb.get("spec", {})
         selector = spec.get("selector") or {}
         pods = [
-            p for p in ctx.view.list("pods", meta["namespace"])
-            if is_active_pod(p) and selector_matches(selector, p["metadata"].get("labels") or {})
-        ]  # fmt: skip
+            p for p in active_pods if selector_matches(selector, p["metadata"].get("labels") or {})
+        ]
         expected = len(pods)
         healthy = sum(1 for p in pods if is_pod_ready(p))
         if spec.get("minAvailable") is not None:
