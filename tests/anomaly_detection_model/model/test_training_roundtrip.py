@@ -18,33 +18,30 @@ from anomaly_detection_model.synthetic import Fault, pod_rows
 
 def write_warehouse(path: Path, rows: list[dict[str, Any]]) -> Path:
     """A `features` table with the contract's columns, timestamps as TIMESTAMP, maps as JSON."""
-    con = duckdb.connect(str(path))
-    numeric = ", ".join(f"{name} DOUBLE" for name in (*NUMERIC_FEATURES, "rollout_age_seconds"))
-    con.execute(
-        "CREATE TABLE features (entity_type TEXT, entity_id TEXT, namespace TEXT, pod TEXT, "
-        "container TEXT, deployment TEXT, node TEXT, window_start TIMESTAMP, window_end TIMESTAMP, "
-        f"{numeric}, event_reasons JSON, log_templates JSON)"
+    import pyarrow as pa
+
+    staged = pa.Table.from_pylist(
+        [
+            {
+                **r,
+                "event_reasons": json.dumps(r["event_reasons"]),
+                "log_templates": json.dumps(r["log_templates"]),
+            }
+            for r in rows
+        ]
     )
-    columns = [
-        "entity_type",
-        "entity_id",
-        "namespace",
-        "pod",
-        "container",
-        "deployment",
-        "node",
-        "window_start",
-        "window_end",
-        *NUMERIC_FEATURES,
-        "rollout_age_seconds",
-        "event_reasons",
-        "log_templates",
-    ]
-    values = [
-        [json.dumps(r[c]) if c in ("event_reasons", "log_templates") else r[c] for c in columns]
-        for r in rows
-    ]
-    con.executemany(f"INSERT INTO features VALUES ({', '.join('?' * len(columns))})", values)
+    numeric = ", ".join(
+        f"CAST({n} AS DOUBLE) AS {n}" for n in (*NUMERIC_FEATURES, "rollout_age_seconds")
+    )
+    con = duckdb.connect(str(path))
+    con.register("staged", staged)
+    con.execute(
+        "CREATE TABLE features AS SELECT entity_type, entity_id, namespace, pod, "
+        "CAST(container AS TEXT) AS container, deployment, node, "
+        "CAST(window_start AS TIMESTAMP) AS window_start, CAST(window_end AS TIMESTAMP) AS window_end, "
+        f"{numeric}, CAST(event_reasons AS JSON) AS event_reasons, "
+        "CAST(log_templates AS JSON) AS log_templates FROM staged"
+    )
     con.close()
     return path
 
