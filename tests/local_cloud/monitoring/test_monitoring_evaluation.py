@@ -1,0 +1,146 @@
+"""Alert evaluation: threshold over duration, one incident per policy and series, auto-close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import SeriesFactory
+
+from local_cloud.clock import ManualClock
+from local_cloud.monitoring import Monitoring, load_policies
+
+DEFINITION = load_policies()
+POLICY = {p.name: p for p in DEFINITION.policies}["memory-leak"]
+STEP = 60.0  # one point per entity per window, as the pipeline writes them
+
+
+def _run(
+    clock: ManualClock, score_series: SeriesFactory, values: list[float], **labels: Any
+) -> Monitoring:
+    monitoring = Monitoring(clock)
+    t0 = clock.now()
+    for i, value in enumerate(values):
+        assert monitoring.write([score_series(t0 + i * STEP, value, **labels)]) == []
+        clock.advance(STEP)
+        monitoring.tick()
+    return monitoring
+
+
+def _points_to_cover(duration: float) -> int:
+    return int(duration // STEP) + 1
+
+
+@pytest.mark.parametrize(
+    ("case", "values", "incidents"),
+    [
+        ("breach held for the duration opens one", "above*cover", 1),
+        ("breach held much longer still opens one", "above*cover*4", 1),
+        ("breach one point short of the duration opens none", "above*(cover-1)", 0),
+        ("values at the threshold do not breach a GT condition", "at*cover*2", 0),
+        (
+            "a dip below the threshold restarts the duration",
+            "above*(cover-1),below,above*(cover-1)",
+            0,
+        ),
+    ],
+)
+def test_threshold_and_duration(
+    clock: ManualClock, score_series: SeriesFactory, case: str, values: str, incidents: int
+) -> None:
+    cover = _points_to_cover(POLICY.duration_seconds)
+    assert cover >= 2, "the memory-leak policy should need more than one point"
+    above, at, below = POLICY.threshold + 0.1, POLICY.threshold, POLICY.threshold - 0.3
+    series: list[float] = []
+    for part in values.split(","):
+        name, _, count = part.partition("*")
+        n = eval(count, {"cover": cover}) if count else 1  # the table's own small arithmetic
+        series += [{"above": above, "at": at, "below": below}[name]] * n
+    monitoring = _run(clock, score_series, series)
+    assert len(monitoring.incidents()) == incidents, case
+
+
+def test_one_incident_per_policy_and_resource(
+    clock: ManualClock, score_series: SeriesFactory
+) -> None:
+    monitoring = Monitoring(clock)
+    t0 = clock.now()
+    cover = _points_to_cover(POLICY.duration_seconds) + 2
+    crash = {p.name: p for p in DEFINITION.policies}["crash-loop"]
+    for i in range(cover):
+        t = t0 + i * STEP
+        monitoring.write(
+            [
+                score_series(t, POLICY.threshold + 0.1, pod="cart-a"),
+                score_series(t, POLICY.threshold + 0.1, pod="cart-b"),
+                score_series(t, crash.threshold + 0.1, issue="crash_loop", pod="cart-a"),
+                score_series(t, 0.99, issue="memory_leak", pod="cart-c", severity="warning"),
+            ]
+        )
+        clock.advance(STEP)
+        monitoring.tick()
+    opened = monitoring.incidents("open")
+    keys = sorted((i.policy.name, i.series.resource_labels["pod_name"]) for i in opened)
+    assert keys == [("crash-loop", "cart-a"), ("memory-leak", "cart-a"), ("memory-leak", "cart-b")]
+    assert len({i.id for i in opened}) == 3
+
+
+def test_auto_close_sends_closed_notice(clock: ManualClock, score_series: SeriesFactory) -> None:
+    cover = _points_to_cover(POLICY.duration_seconds)
+    monitoring = _run(clock, score_series, [POLICY.threshold + 0.1] * cover)
+    (incident,) = monitoring.incidents("open")
+    last_breach = incident.last_breach_at
+    # Quiet (no breaching data) for one second less than auto-close: still open.
+    clock.advance(last_breach + POLICY.auto_close_seconds - 1 - clock.now())
+    changes, _ = monitoring.tick()
+    assert changes == [] and incident.state == "open"
+    clock.advance(1)
+    changes, _ = monitoring.tick()
+    assert [(c.kind, c.incident.id) for c in changes] == [("closed", incident.id)]
+    assert incident.ended_at == int(last_breach + POLICY.auto_close_seconds)
+    # A new breach after the close is a new incident, with a new id.
+    t = clock.now()
+    for i in range(cover):
+        monitoring.write([score_series(t + i * STEP, POLICY.threshold + 0.2)])
+    clock.advance(cover * STEP)
+    monitoring.tick()
+    ids = [i.id for i in monitoring.incidents()]
+    assert len(ids) == 2 and len(set(ids)) == 2
+
+
+def test_points_under_threshold_close_after_the_quiet_period(
+    clock: ManualClock, score_series: SeriesFactory
+) -> None:
+    cover = _points_to_cover(POLICY.duration_seconds)
+    quiet_points = int(POLICY.auto_close_seconds // STEP)
+    monitoring = _run(
+        clock, score_series, [POLICY.threshold + 0.1] * cover + [0.1] * (quiet_points + 1)
+    )
+    (incident,) = monitoring.incidents()
+    assert incident.state == "closed"
+    assert incident.observed_value == pytest.approx(0.1)
+
+
+def test_outcome_does_not_depend_on_evaluation_cadence(
+    clock: ManualClock, score_series: SeriesFactory
+) -> None:
+    values = [0.1, 0.95, 0.95, 0.95, 0.2, 0.9, 0.95, 0.97] + [0.1] * 40
+    often = _run(clock, score_series, values)
+    rarely = Monitoring(ManualClock())
+    t0 = rarely.clock.now()
+    rarely.write([score_series(t0 + i * STEP, v) for i, v in enumerate(values)])
+    rarely.tick(t0 + len(values) * STEP)
+    seen = [(i.id, i.started_at, i.ended_at, i.state) for i in often.incidents()]
+    assert seen, "the series should have opened an incident"
+    assert seen == [(i.id, i.started_at, i.ended_at, i.state) for i in rarely.incidents()]
+
+
+def test_points_out_of_order_are_rejected_with_reason(
+    clock: ManualClock, score_series: SeriesFactory
+) -> None:
+    monitoring = Monitoring(clock)
+    t = clock.now()
+    assert monitoring.write([score_series(t, 0.5)]) == []
+    errors = monitoring.write([score_series(t - 60, 0.5), score_series(t + 60, 0.5)])
+    assert len(errors) == 1 and "in order" in str(errors[0])
+    assert len(monitoring.store.series()[0].times) == 2
