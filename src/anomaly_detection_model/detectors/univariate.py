@@ -1,9 +1,9 @@
 """The streaming univariate detector used for every metric series (and for NAB).
 
-It tracks a few features of the stream (the value, a short rolling mean, a rolling spread)
-and scores how far the current observation pushes any of them past every value seen
-before, relative to that feature's range: a never-seen extreme. A refractory period keeps
-it from repeating itself right after a detection.
+It scores records: how far the current observation pushes a feature of the stream past
+everything that feature did before (the value itself, a slow level, a z-score against the
+recent mean, how long the value stays in one band, the highs of the recent window). A
+refractory period keeps it from repeating itself right after a detection.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from anomaly_detection_model.base import Detector
 from anomaly_detection_model.detectors.catalogue import CatalogueEntry
-from anomaly_detection_model.detectors.univariate_kernel import new_state, process
+from anomaly_detection_model.detectors.univariate_kernel import Arrays, new_state, process
 
 
 def _as_array(xs: Sequence[float | None] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -26,34 +26,57 @@ def _as_array(xs: Sequence[float | None] | npt.NDArray[np.float64]) -> npt.NDArr
 
 
 class RecordDetector(Detector[float]):
-    """Scores never-seen extremes of the value, its rolling mean and its rolling spread.
+    """Scores never-seen extremes of a stream's value, levels, runs and recent window.
 
-    `mean_window` and `std_window` are the rolling windows (observations), `warmup` the
-    observations learnt before anything is scored, `refractory` how many steps a raw score
-    silences lower ones. Missing values (None, NaN) score 0 and are not learnt.
+    Hyperparameters: `mean_window` (fast rolling mean), `level_window` (slow rolling mean,
+    whose new lows mean a level drop), `bins` (value bands for run lengths), `horizon`
+    (the recent window, as a fraction of the history seen so far), `ew_span` (span of the
+    exponentially weighted mean behind the z-score), `warmup` (observations learnt before
+    anything is scored) and `refractory` (steps a raw score silences lower ones).
+    Missing values (None, NaN) score 0 and are not learnt.
     """
 
     def __init__(
-        self, mean_window: int = 20, std_window: int = 40, warmup: int = 10, refractory: int = 50
+        self,
+        mean_window: int = 20,
+        level_window: int = 200,
+        bins: int = 6,
+        horizon: float = 0.5,
+        ew_span: int = 300,
+        warmup: int = 10,
+        refractory: int = 50,
     ) -> None:
-        if min(mean_window, std_window) < 1 or warmup < 0 or refractory < 0:
-            raise ValueError("windows must be >= 1, warmup and refractory >= 0")
+        if min(mean_window, level_window, bins, ew_span) < 1 or warmup < 0 or refractory < 0:
+            raise ValueError("windows, bins and span must be >= 1; warmup and refractory >= 0")
+        if not 0.0 < horizon <= 1.0:
+            raise ValueError("horizon must be in (0, 1]")
         self.mean_window = mean_window
-        self.std_window = std_window
+        self.level_window = level_window
+        self.bins = bins
+        self.horizon = horizon
+        self.ew_span = ew_span
         self.warmup = warmup
         self.refractory = refractory
-        self._state, self._ring, self._recent = new_state(max(mean_window, std_window), refractory)
+        self._arrays = new_state(max(mean_window, level_window), refractory, bins)
 
-    def _run(self, xs: npt.NDArray[np.float64], learn: bool) -> npt.NDArray[np.float64]:
+    def _process(
+        self, arrays: Arrays, xs: npt.NDArray[np.float64], learn: bool
+    ) -> npt.NDArray[np.float64]:
         out = np.zeros(xs.shape[0], dtype=np.float64)
+        state, ring, recent, blocks, runs = arrays
         process(
-            self._state,
-            self._ring,
-            self._recent,
+            state,
+            ring,
+            recent,
+            blocks,
+            runs,
             xs,
             out,
             self.mean_window,
-            self.std_window,
+            self.level_window,
+            self.bins,
+            self.horizon,
+            self.ew_span,
             self.warmup,
             self.refractory,
             learn,
@@ -61,36 +84,24 @@ class RecordDetector(Detector[float]):
         return out
 
     def score_one(self, x: float | None) -> float:
-        xs = _as_array([x])
-        out = np.zeros(1, dtype=np.float64)
         # Scoring must not change state: run on copies.
-        process(
-            self._state.copy(),
-            self._ring.copy(),
-            self._recent.copy(),
-            xs,
-            out,
-            self.mean_window,
-            self.std_window,
-            self.warmup,
-            self.refractory,
-            False,
-        )
-        return float(out[0])
+        state, ring, recent, blocks, runs = self._arrays
+        copies = (state.copy(), ring.copy(), recent.copy(), blocks.copy(), runs.copy())
+        return float(self._process(copies, _as_array([x]), learn=False)[0])
 
     def learn_one(self, x: float | None) -> None:
-        self._run(_as_array([x]), learn=True)
+        self._process(self._arrays, _as_array([x]), learn=True)
 
     def score_then_learn(self, x: float | None) -> float:
-        return float(self._run(_as_array([x]), learn=True)[0])
+        return float(self._process(self._arrays, _as_array([x]), learn=True)[0])
 
     def score(
         self, xs: Sequence[float | None] | npt.NDArray[np.float64]
     ) -> npt.NDArray[np.float64]:
-        return self._run(_as_array(xs), learn=True)
+        return self._process(self._arrays, _as_array(xs), learn=True)
 
     def fit(self, xs: Sequence[float | None] | npt.NDArray[np.float64]) -> RecordDetector:
-        self._run(_as_array(xs), learn=True)
+        self._process(self._arrays, _as_array(xs), learn=True)
         return self
 
 

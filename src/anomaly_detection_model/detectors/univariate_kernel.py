@@ -2,7 +2,12 @@
 
 It is compiled with numba when numba is installed (the same code runs as plain Python
 otherwise), so scoring one observation and scoring a million go through the same lines
-and give identical results. All state lives in two fixed-size arrays: memory is bounded.
+and give identical results. All state lives in fixed-size arrays: memory is bounded.
+
+Every evidence is a *record*: how far the current observation pushes a feature of the
+stream past everything that feature did before, in units of the feature's own range. A
+never-seen extreme is what most operational anomalies look like, and a record needs no
+distributional assumption, so one configuration serves series of any scale.
 """
 
 from __future__ import annotations
@@ -16,50 +21,87 @@ import numpy.typing as npt
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Layout of the float state vector. The features whose records are tracked are, in order:
-# the value, its negation, the rolling mean and its negation, and the rolling spread.
-SEEN = 0  # observations learnt
-CURSOR = 1  # next slot of the value ring
-SUM = 2  # sum of the last `mean_window` values
-SUM_SPREAD = 3  # sum of the last `std_window` values
-SUM_SQ_SPREAD = 4  # sum of squares of the last `std_window` values
-SINCE_RESUM = 5  # steps since the running sums were last recomputed from the ring
-FEATURES = 5
-MAX_OF = 6  # FEATURES running maxima
-MIN_OF = MAX_OF + FEATURES  # FEATURES running minima
-RECENT_CURSOR = MIN_OF + FEATURES
-STATE_SIZE = RECENT_CURSOR + 1
+# Slots of the scalar state vector.
+SEEN, CURSOR, SUM_MEAN, SUM_LEVEL, SINCE_RESUM = 0, 1, 2, 3, 4
+LO, HI = 5, 6  # all-time range of the value
+LEVEL_LO, LEVEL_HI = 7, 8  # all-time range of the slow rolling mean
+EW_MEAN, EW_DEV, Z_LO, Z_HI = 9, 10, 11, 12  # exponentially weighted mean/deviation, z range
+BIN, RUN = 13, 14  # current value bin and how long the value has stayed in it
+BLOCK_FILL, BLOCK_CURSOR, BLOCKS_DONE = 15, 16, 17
+PARTIAL = 18  # 4 slots: max/min of the value, max/min of the fast mean, in the open block
+WINDOW = 22  # 4 slots: the same over the complete blocks of the recent window
+RECENT_CURSOR = 26
+STATE_SIZE = 27
+
+BLOCK = 32  # observations per block of the recent-window extremes
+BLOCKS = 256  # blocks kept: the recent window spans at most 8,192 observations
+MIN_BLOCKS = 3
+
+# How much each record counts, relative to a record of the value itself.
+W_LEVEL = 2.0  # the slow rolling mean falling below its all-time low
+W_RUN = 0.25  # staying in one value band longer than ever before
+W_Z = 0.1  # a z-score against the recent mean larger than any before
+W_RECENT = 0.5  # the value or fast mean above everything in the recent window
 
 
-def new_state(
-    ring: int, refractory: int
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Fresh state: the scalars, the ring of recent values, the ring of recent raw scores."""
+Arrays = tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+]
+
+
+def new_state(ring: int, refractory: int, bins: int) -> Arrays:
+    """Fresh state: scalars, value ring, raw-score ring, block extremes, longest runs per bin."""
     state = np.zeros(STATE_SIZE, dtype=np.float64)
-    state[MAX_OF : MAX_OF + FEATURES] = -np.inf
-    state[MIN_OF : MIN_OF + FEATURES] = np.inf
+    for lo, hi in ((LO, HI), (LEVEL_LO, LEVEL_HI), (Z_LO, Z_HI)):
+        state[lo], state[hi] = np.inf, -np.inf
+    state[BIN] = -1.0
+    for k in range(4):
+        state[PARTIAL + k] = -np.inf if k % 2 == 0 else np.inf
+        state[WINDOW + k] = -np.inf if k % 2 == 0 else np.inf
+    blocks = np.zeros((4, BLOCKS), dtype=np.float64)
     return (
         state,
         np.zeros(max(ring, 1), dtype=np.float64),
         np.zeros(max(refractory, 1), dtype=np.float64),
+        blocks,
+        np.zeros(bins + 2, dtype=np.float64),
     )
+
+
+def _excess(value: float, top: float, bottom: float) -> float:
+    """How far `value` goes above `top`, in units of the range [bottom, top]."""
+    if not value > top:
+        return 0.0
+    span = top - bottom
+    if not span > 0.0:
+        span = abs(top) if top != 0.0 else 1.0
+    return (value - top) / span
 
 
 def _process(
     state: npt.NDArray[np.float64],
     ring: npt.NDArray[np.float64],
     recent: npt.NDArray[np.float64],
+    blocks: npt.NDArray[np.float64],
+    runs: npt.NDArray[np.float64],
     xs: npt.NDArray[np.float64],
     out: npt.NDArray[np.float64],
     mean_window: int,
-    std_window: int,
+    level_window: int,
+    bins: int,
+    horizon: float,
+    ew_span: int,
     warmup: int,
     refractory: int,
     learn: bool,
 ) -> None:
     """Score each of `xs` in order, learning each one after scoring it when `learn` is set."""
     size = ring.shape[0]
-    features = np.empty(FEATURES, dtype=np.float64)
+    alpha = 2.0 / (ew_span + 1.0)
     for i in range(xs.shape[0]):
         x = xs[i]
         if math.isnan(x) or math.isinf(x):
@@ -68,44 +110,52 @@ def _process(
         seen = int(state[SEEN])
         cursor = int(state[CURSOR])
         # Rolling sums as they would be with x appended to the ring.
-        n_mean = min(seen + 1, mean_window)
-        n_std = min(seen + 1, std_window)
-        total = state[SUM] + x
-        spread_total = state[SUM_SPREAD] + x
-        spread_sq = state[SUM_SQ_SPREAD] + x * x
+        mean_sum = state[SUM_MEAN] + x
+        level_sum = state[SUM_LEVEL] + x
         if seen >= mean_window:
-            old = ring[(cursor - mean_window) % size]
-            total -= old
-        if seen >= std_window:
-            old = ring[(cursor - std_window) % size]
-            spread_total -= old
-            spread_sq -= old * old
-        mean = total / n_mean
-        spread_mean = spread_total / n_std
-        features[0] = x
-        features[1] = -x
-        features[2] = mean
-        features[3] = -mean
-        features[4] = math.sqrt(max(spread_sq / n_std - spread_mean * spread_mean, 0.0))
+            mean_sum -= ring[(cursor - mean_window) % size]
+        if seen >= level_window:
+            level_sum -= ring[(cursor - level_window) % size]
+        mean = mean_sum / min(seen + 1, mean_window)
+        level = level_sum / min(seen + 1, level_window)
+        z = 0.0
+        if seen > 0:
+            z = (x - state[EW_MEAN]) / (state[EW_DEV] + 1e-9 * abs(state[EW_MEAN]) + 1e-12)
+        lo, hi = state[LO], state[HI]
+        band = 0
+        if hi > lo:
+            # Bands split the range seen so far; below and above it are two more bands.
+            if x < lo:
+                band = bins
+            elif x > hi:
+                band = bins + 1
+            else:
+                band = min(int((x - lo) / (hi - lo) * bins), bins - 1)
+        run = state[RUN] + 1.0 if band == int(state[BIN]) else 1.0
 
-        # A record: how far a feature goes past everything seen so far, in units of the
-        # feature's own range. A never-seen extreme is what most labelled anomalies are.
-        excess = 0.0
+        evidence = 0.0
         if seen >= warmup:
-            for f in range(FEATURES):
-                top = state[MAX_OF + f]
-                if features[f] > top:
-                    span = top - state[MIN_OF + f]
-                    if span <= 0.0:
-                        span = abs(top) if top != 0.0 else 1.0
-                    excess = max(excess, (features[f] - top) / span)
-        raw = excess / (1.0 + excess)
+            evidence = max(_excess(x, hi, lo), _excess(-x, -lo, -hi))
+            evidence = max(evidence, W_LEVEL * _excess(-level, -state[LEVEL_LO], -state[LEVEL_HI]))
+            evidence = max(evidence, W_Z * _excess(z, state[Z_HI], state[Z_LO]))
+            longest = runs[band]
+            if longest > 0.0 and run > longest:
+                evidence = max(evidence, W_RUN * (run - longest) / (longest + 2.0))
+            # The recent window: the open block plus the complete blocks before it.
+            top_x = max(state[PARTIAL], state[WINDOW])
+            bottom_x = min(state[PARTIAL + 1], state[WINDOW + 1])
+            top_m = max(state[PARTIAL + 2], state[WINDOW + 2])
+            bottom_m = min(state[PARTIAL + 3], state[WINDOW + 3])
+            evidence = max(evidence, W_RECENT * _excess(x, top_x, bottom_x))
+            evidence = max(evidence, W_RECENT * _excess(mean, top_m, bottom_m))
+        raw = evidence / (1.0 + evidence)
 
         # Refractory period: within `refractory` steps of a higher raw score, stay quiet.
         # NAB counts only the first detection in a window and charges for every other one.
         quiet = 0.0
-        for j in range(recent.shape[0] if refractory > 0 else 0):
-            quiet = max(quiet, recent[j])
+        if refractory > 0:
+            for j in range(recent.shape[0]):
+                quiet = max(quiet, recent[j])
         out[i] = raw if raw > quiet else 0.0
 
         if not learn:
@@ -114,33 +164,65 @@ def _process(
             slot = int(state[RECENT_CURSOR])
             recent[slot] = raw
             state[RECENT_CURSOR] = (slot + 1) % recent.shape[0]
-        for f in range(FEATURES):
-            state[MAX_OF + f] = max(state[MAX_OF + f], features[f])
-            state[MIN_OF + f] = min(state[MIN_OF + f], features[f])
+        state[LO], state[HI] = min(lo, x), max(hi, x)
+        state[LEVEL_LO], state[LEVEL_HI] = min(state[LEVEL_LO], level), max(state[LEVEL_HI], level)
+        if seen > 0:
+            state[Z_LO], state[Z_HI] = min(state[Z_LO], z), max(state[Z_HI], z)
+            step = max(alpha, 1.0 / (seen + 1.0))
+            deviation = x - state[EW_MEAN]
+            state[EW_MEAN] += step * deviation
+            state[EW_DEV] += step * (abs(deviation) - state[EW_DEV])
+        else:
+            state[EW_MEAN] = x
+        runs[band] = max(runs[band], run)
+        state[BIN], state[RUN] = band, run
+
+        state[PARTIAL] = max(state[PARTIAL], x)
+        state[PARTIAL + 1] = min(state[PARTIAL + 1], x)
+        state[PARTIAL + 2] = max(state[PARTIAL + 2], mean)
+        state[PARTIAL + 3] = min(state[PARTIAL + 3], mean)
+        state[BLOCK_FILL] += 1.0
+        if state[BLOCK_FILL] >= BLOCK:
+            # Close the block, then recompute the window's extremes over the last
+            # `horizon` of the history (in whole blocks, within what is kept).
+            slot = int(state[BLOCK_CURSOR])
+            for k in range(4):
+                blocks[k, slot] = state[PARTIAL + k]
+                state[PARTIAL + k] = -np.inf if k % 2 == 0 else np.inf
+            state[BLOCK_CURSOR] = (slot + 1) % BLOCKS
+            state[BLOCKS_DONE] += 1.0
+            state[BLOCK_FILL] = 0.0
+            done = int(state[BLOCKS_DONE])
+            wanted = int(horizon * (seen + 1) / BLOCK)
+            count = min(max(wanted, MIN_BLOCKS), BLOCKS, done)
+            for k in range(4):
+                state[WINDOW + k] = -np.inf if k % 2 == 0 else np.inf
+            for b in range(count):
+                index = (slot - b) % BLOCKS
+                state[WINDOW] = max(state[WINDOW], blocks[0, index])
+                state[WINDOW + 1] = min(state[WINDOW + 1], blocks[1, index])
+                state[WINDOW + 2] = max(state[WINDOW + 2], blocks[2, index])
+                state[WINDOW + 3] = min(state[WINDOW + 3], blocks[3, index])
+
         ring[cursor] = x
         state[CURSOR] = (cursor + 1) % size
         state[SEEN] = seen + 1
-        state[SUM] = total
-        state[SUM_SPREAD] = spread_total
-        state[SUM_SQ_SPREAD] = spread_sq
-        state[SINCE_RESUM] += 1
+        state[SUM_MEAN] = mean_sum
+        state[SUM_LEVEL] = level_sum
+        state[SINCE_RESUM] += 1.0
         if state[SINCE_RESUM] >= size:
             # Recompute the running sums from the ring so rounding error cannot accumulate.
-            state[SINCE_RESUM] = 0
-            total = 0.0
-            spread_total = 0.0
-            spread_sq = 0.0
-            filled = min(seen + 1, size)
-            for k in range(1, filled + 1):
+            state[SINCE_RESUM] = 0.0
+            mean_sum = 0.0
+            level_sum = 0.0
+            for k in range(1, min(seen + 1, size) + 1):
                 value = ring[(cursor + 1 - k) % size]
                 if k <= mean_window:
-                    total += value
-                if k <= std_window:
-                    spread_total += value
-                    spread_sq += value * value
-            state[SUM] = total
-            state[SUM_SPREAD] = spread_total
-            state[SUM_SQ_SPREAD] = spread_sq
+                    mean_sum += value
+                if k <= level_window:
+                    level_sum += value
+            state[SUM_MEAN] = mean_sum
+            state[SUM_LEVEL] = level_sum
 
 
 def _compile(function: F) -> F:
@@ -151,4 +233,5 @@ def _compile(function: F) -> F:
     return cast(F, numba.njit(cache=True, nogil=True)(function))
 
 
+_excess = _compile(_excess)
 process = _compile(_process)
