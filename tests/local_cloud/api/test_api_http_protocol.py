@@ -13,6 +13,7 @@ import pytest
 from conftest import Simulated
 
 from local_cloud.gke.api import ApiServer
+from local_cloud.gke.api.tables import table
 from local_cloud.gke.rbac import PolicyRule, Rbac
 from local_cloud.gke.store import NotFound, ObjectStore
 
@@ -91,6 +92,11 @@ def test_table_output(sim: Simulated) -> None:
     row = next(r for r in tabled["rows"] if r["cells"][0] == "tabled")
     assert row["cells"][1] == 1 and row["object"]["kind"] == "PartialObjectMetadata"
     nodes = sim.http.get("/api/v1/nodes", headers={"Accept": TABLE}).json()
+    direct = table("nodes", sim.store.list("nodes")[0], sim.store.clock.now(), "1")
+    assert [r["cells"][:3] + r["cells"][4:] for r in nodes["rows"]] == [
+        r["cells"][:3] + r["cells"][4:] for r in direct["rows"]
+    ]  # the cached rows are the rows (Age aside, which moves with the clock)
+    assert [r["object"] for r in nodes["rows"]] == [r["object"] for r in direct["rows"]]
     assert [c["name"] for c in nodes["columnDefinitions"] if c["priority"] == 0] == [
         "Name",
         "Status",

@@ -21,7 +21,7 @@ from local_cloud.gke.api.status import (
     from_store,
     not_found,
 )
-from local_cloud.gke.api.tables import table
+from local_cloud.gke.api.tables import table, table_head
 from local_cloud.gke.store import Conflict, ObjectStore, StoreError
 
 Obj = dict[str, Any]
@@ -99,39 +99,42 @@ class ResourceRest:
     def list_objects(
         self, request: Request, resource: ResourceType, namespace: str | None
     ) -> Response:
-        predicate = object_filter(
-            request.param("labelSelector"), request.param("fieldSelector"), resource.plural
-        )
+        label_text, field_text = request.param("labelSelector"), request.param("fieldSelector")
+        predicate = object_filter(label_text, field_text, resource.plural)
         with self.store.locked():
-            live = [
-                obj
-                for obj in self.store.peek(resource.plural)
-                if (namespace is None or (obj.get("metadata") or {}).get("namespace") == namespace)
-                and (predicate is None or predicate(obj))
-            ]
-            live.sort(key=lambda o: ((o["metadata"].get("namespace") or ""), o["metadata"]["name"]))
             rv = str(self.store.resource_version)
-            if request.wants_table:
-                objects = [served(resource.plural, o) for o in live]
-                body = dumps(
-                    table(
-                        resource.plural,
-                        objects,
-                        self.now(),
-                        rv,
-                        request.param("includeObject", "Metadata"),
+            key = (resource.plural, namespace or "", label_text, field_text)
+            items = None if request.wants_table else self.encoder.cached_items(key)
+            if items is None:
+                live = [
+                    obj
+                    for obj in self.store.peek(resource.plural)
+                    if (
+                        namespace is None
+                        or (obj.get("metadata") or {}).get("namespace") == namespace
                     )
+                    and (predicate is None or predicate(obj))
+                ]
+                live.sort(
+                    key=lambda o: ((o["metadata"].get("namespace") or ""), o["metadata"]["name"])
                 )
-            else:
-                head = dumps(
-                    {
-                        "kind": resource.kind + "List",
-                        "apiVersion": resource.api_version,
-                        "metadata": {"resourceVersion": rv},
-                    }
-                )
+                if request.wants_table:
+                    include, now = request.param("includeObject", "Metadata"), self.now()
+                    rows = b",".join(
+                        self.encoder.encode_row(resource.plural, o, include, now) for o in live
+                    )
+                    head = dumps(table_head(resource.plural, rv))
+                    return Response(200, head[:-3] + b"[" + rows + b"]}")
                 items = b",".join(self.encoder.encode(resource.plural, o) for o in live)
-                body = head[:-1] + b',"items":[' + items + b"]}"
+                self.encoder.remember_items(key, items)
+        head = dumps(
+            {
+                "kind": resource.kind + "List",
+                "apiVersion": resource.api_version,
+                "metadata": {"resourceVersion": rv},
+            }
+        )
+        body = head[:-1] + b',"items":[' + items + b"]}"
         return Response(200, body)
 
     # -- writes --------------------------------------------------------------------------

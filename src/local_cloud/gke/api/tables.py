@@ -7,6 +7,7 @@ reasons, RESTARTS as `3 (2m ago)`, node STATUS with SchedulingDisabled, event LA
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,9 +56,24 @@ def human_duration(seconds: float) -> str:
     return f"{hours // 24 // 365}y"
 
 
-def _age(timestamp: str | None, now: float) -> str:
-    ts = parse_time(timestamp)
-    return "<unknown>" if ts is None else human_duration(now - ts)
+@dataclass(frozen=True)
+class Ago:
+    """A cell that depends on the time of rendering: `template` with the age of each stamp.
+
+    Rows are built (and cached) once per object version; ages are filled in per request.
+    """
+
+    template: str
+    stamps: tuple[float | None, ...]
+
+    def render(self, now: float) -> str:
+        return self.template.format(
+            *("<unknown>" if ts is None else human_duration(now - ts) for ts in self.stamps)
+        )
+
+
+def _age(timestamp: str | None) -> Ago:
+    return Ago("{}", (parse_time(timestamp),))
 
 
 def _meta(obj: Obj) -> Obj:
@@ -65,7 +81,7 @@ def _meta(obj: Obj) -> Obj:
     return meta
 
 
-def _pod_row(pod: Obj, now: float) -> Cells:
+def _pod_row(pod: Obj) -> Cells:
     spec, status, meta = pod.get("spec") or {}, pod.get("status") or {}, _meta(pod)
     total = len(spec.get("containers") or [])
     ready = 0
@@ -119,9 +135,9 @@ def _pod_row(pod: Obj, now: float) -> Cells:
             reason = "Running" if pod_ready else "NotReady"
     if meta.get("deletionTimestamp"):
         reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
-    restarts_text = str(restarts)
+    restarts_text: str | Ago = str(restarts)
     if restarts and last_restart is not None:
-        restarts_text = f"{restarts} ({human_duration(now - last_restart)} ago)"
+        restarts_text = Ago(f"{restarts} ({{}} ago)", (last_restart,))
     gates = spec.get("readinessGates") or []
     gates_text = "<none>"
     if gates:
@@ -132,7 +148,7 @@ def _pod_row(pod: Obj, now: float) -> Cells:
         f"{ready}/{total}",
         reason,
         restarts_text,
-        _age(meta.get("creationTimestamp"), now),
+        _age(meta.get("creationTimestamp")),
         status.get("podIP") or "<none>",
         spec.get("nodeName") or "<none>",
         status.get("nominatedNodeName") or "<none>",
@@ -147,7 +163,7 @@ def _containers(spec: Obj) -> tuple[str, str]:
     )
 
 
-def _deployment_row(obj: Obj, now: float) -> Cells:
+def _deployment_row(obj: Obj) -> Cells:
     spec, status, meta = obj.get("spec") or {}, obj.get("status") or {}, _meta(obj)
     names, images = _containers(spec)
     return [
@@ -155,14 +171,14 @@ def _deployment_row(obj: Obj, now: float) -> Cells:
         f"{status.get('readyReplicas') or 0}/{spec.get('replicas', 1)}",
         status.get("updatedReplicas") or 0,
         status.get("availableReplicas") or 0,
-        _age(meta.get("creationTimestamp"), now),
+        _age(meta.get("creationTimestamp")),
         names,
         images,
         selector_string(spec.get("selector")) or "<none>",
     ]
 
 
-def _replicaset_row(obj: Obj, now: float) -> Cells:
+def _replicaset_row(obj: Obj) -> Cells:
     spec, status, meta = obj.get("spec") or {}, obj.get("status") or {}, _meta(obj)
     names, images = _containers(spec)
     return [
@@ -170,14 +186,14 @@ def _replicaset_row(obj: Obj, now: float) -> Cells:
         spec.get("replicas", 1),
         status.get("replicas") or 0,
         status.get("readyReplicas") or 0,
-        _age(meta.get("creationTimestamp"), now),
+        _age(meta.get("creationTimestamp")),
         names,
         images,
         selector_string(spec.get("selector")) or "<none>",
     ]
 
 
-def _daemonset_row(obj: Obj, now: float) -> Cells:
+def _daemonset_row(obj: Obj) -> Cells:
     spec, status, meta = obj.get("spec") or {}, obj.get("status") or {}, _meta(obj)
     selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
     return [
@@ -188,11 +204,11 @@ def _daemonset_row(obj: Obj, now: float) -> Cells:
         status.get("updatedNumberScheduled") or 0,
         status.get("numberAvailable") or 0,
         ",".join(f"{k}={v}" for k, v in selector.items()) or "<none>",
-        _age(meta.get("creationTimestamp"), now),
+        _age(meta.get("creationTimestamp")),
     ]
 
 
-def _node_row(obj: Obj, now: float) -> Cells:
+def _node_row(obj: Obj) -> Cells:
     spec, status, meta = obj.get("spec") or {}, obj.get("status") or {}, _meta(obj)
     ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
     state = (
@@ -211,7 +227,7 @@ def _node_row(obj: Obj, now: float) -> Cells:
         meta.get("name"),
         state,
         ",".join(roles) or "<none>",
-        _age(meta.get("creationTimestamp"), now),
+        _age(meta.get("creationTimestamp")),
         info.get("kubeletVersion") or "",
         addresses.get("InternalIP") or "<none>",
         addresses.get("ExternalIP") or "<none>",
@@ -221,14 +237,14 @@ def _node_row(obj: Obj, now: float) -> Cells:
     ]
 
 
-def _event_row(obj: Obj, now: float) -> Cells:
+def _event_row(obj: Obj) -> Cells:
     meta = _meta(obj)
     first = obj.get("firstTimestamp") or obj.get("eventTime") or meta.get("creationTimestamp")
     last = obj.get("lastTimestamp") or obj.get("eventTime") or first
     count = int(obj.get("count") or 1)
-    last_seen = _age(last, now)
+    last_seen = _age(last)
     if count > 1:
-        last_seen = f"{last_seen} (x{count} over {_age(first, now)})"
+        last_seen = Ago(f"{{}} (x{count} over {{}})", (parse_time(last), parse_time(first)))
     involved = obj.get("involvedObject") or {}
     source = obj.get("source") or {}
     source_text = source.get("component") or obj.get("reportingComponent") or ""
@@ -242,13 +258,13 @@ def _event_row(obj: Obj, now: float) -> Cells:
         involved.get("fieldPath") or "",
         source_text,
         str(obj.get("message") or "").strip(),
-        _age(first, now),
+        _age(first),
         count,
         meta.get("name"),
     ]
 
 
-def _service_row(obj: Obj, now: float) -> Cells:
+def _service_row(obj: Obj) -> Cells:
     spec, status, meta = obj.get("spec") or {}, obj.get("status") or {}, _meta(obj)
     ports = []
     for port in spec.get("ports") or []:
@@ -265,29 +281,29 @@ def _service_row(obj: Obj, now: float) -> Cells:
         spec.get("clusterIP") or "<none>",
         external,
         ",".join(ports) or "<none>",
-        _age(meta.get("creationTimestamp"), now),
+        _age(meta.get("creationTimestamp")),
         selector or "<none>",
     ]
 
 
-def _namespace_row(obj: Obj, now: float) -> Cells:
+def _namespace_row(obj: Obj) -> Cells:
     meta = _meta(obj)
     phase = (obj.get("status") or {}).get("phase") or "Active"
-    return [meta.get("name"), phase, _age(meta.get("creationTimestamp"), now)]
+    return [meta.get("name"), phase, _age(meta.get("creationTimestamp"))]
 
 
-def _pdb_row(obj: Obj, now: float) -> Cells:
+def _pdb_row(obj: Obj) -> Cells:
     spec, status, meta = obj.get("spec") or {}, obj.get("status") or {}, _meta(obj)
     return [
         meta.get("name"),
         spec.get("minAvailable", "N/A"),
         spec.get("maxUnavailable", "N/A"),
         status.get("disruptionsAllowed") or 0,
-        _age(meta.get("creationTimestamp"), now),
+        _age(meta.get("creationTimestamp")),
     ]
 
 
-def _hpa_row(obj: Obj, now: float) -> Cells:
+def _hpa_row(obj: Obj) -> Cells:
     spec, status, meta = obj.get("spec") or {}, obj.get("status") or {}, _meta(obj)
     ref = spec.get("scaleTargetRef") or {}
     targets = []
@@ -308,24 +324,24 @@ def _hpa_row(obj: Obj, now: float) -> Cells:
         spec.get("minReplicas", 1),
         spec.get("maxReplicas"),
         status.get("currentReplicas") or 0,
-        _age(meta.get("creationTimestamp"), now),
+        _age(meta.get("creationTimestamp")),
     ]
 
 
-def _configmap_row(obj: Obj, now: float) -> Cells:
+def _configmap_row(obj: Obj) -> Cells:
     meta = _meta(obj)
     count = len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
-    return [meta.get("name"), count, _age(meta.get("creationTimestamp"), now)]
+    return [meta.get("name"), count, _age(meta.get("creationTimestamp"))]
 
 
-def _default_row(obj: Obj, now: float) -> Cells:
+def _default_row(obj: Obj) -> Cells:
     meta = _meta(obj)
-    return [meta.get("name"), _age(meta.get("creationTimestamp"), now)]
+    return [meta.get("name"), _age(meta.get("creationTimestamp"))]
 
 
 _NAME: Column = ("Name", "string", 0)
 _AGE: Column = ("Age", "string", 0)
-PRINTERS: dict[str, tuple[list[Column], Callable[[Obj, float], Cells]]] = {
+PRINTERS: dict[str, tuple[list[Column], Callable[[Obj], Cells]]] = {
     "pods": (
         [
             _NAME,
@@ -456,19 +472,31 @@ def _row_object(obj: Obj, include: str) -> Obj | None:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": _meta(obj)}
 
 
+def row_entry(plural: str, obj: Obj, include: str) -> Obj:
+    """One Table row with its time-dependent cells still as `Ago` (render or cache them)."""
+    entry: Obj = {"cells": PRINTERS.get(plural, ([], _default_row))[1](obj)}
+    included = _row_object(obj, include)
+    if included is not None:
+        entry["object"] = included
+    return entry
+
+
+def render_row(entry: Obj, now: float) -> Obj:
+    return {**entry, "cells": [c.render(now) if isinstance(c, Ago) else c for c in entry["cells"]]}
+
+
 def table(
     plural: str, objects: list[Obj], now: float, resource_version: str, include: str = "Metadata"
 ) -> Obj:
     """A Table of `objects` (each already in served form)."""
-    columns, row = PRINTERS.get(plural, ([_NAME, _AGE], _default_row))
-    rows = []
-    for obj in objects:
-        cells = row(obj, now)
-        entry: Obj = {"cells": cells}
-        included = _row_object(obj, include)
-        if included is not None:
-            entry["object"] = included
-        rows.append(entry)
+    return table_head(plural, resource_version) | {
+        "rows": [render_row(row_entry(plural, obj, include), now) for obj in objects]
+    }
+
+
+def table_head(plural: str, resource_version: str) -> Obj:
+    """The Table without rows: kind, resourceVersion and the column definitions."""
+    columns = PRINTERS.get(plural, ([_NAME, _AGE], _default_row))[0]
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
@@ -483,5 +511,5 @@ def table(
             }
             for name, type_, priority in columns
         ],
-        "rows": rows,
+        "rows": [],
     }
