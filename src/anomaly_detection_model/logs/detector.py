@@ -20,7 +20,7 @@ ERROR_WORDS = re.compile(
 )
 
 
-class NewTemplate(Detector[str]):
+class NewTemplate(Detector[str | None]):
     """Baseline: 1 when the line's template has never been seen, else 0."""
 
     def __init__(self, warmup: int = 500, similarity: float = 0.4) -> None:
@@ -29,17 +29,17 @@ class NewTemplate(Detector[str]):
         self._drain = Drain(similarity=similarity)
         self._seen = 0
 
-    def score_one(self, x: str) -> float:
+    def score_one(self, x: str | None) -> float:
         if self._seen < self.warmup:
             return 0.0
-        return 1.0 if self._drain.match(x) is None else 0.0
+        return 1.0 if self._drain.match(x or "") is None else 0.0
 
-    def learn_one(self, x: str) -> None:
-        self._drain.add(x)
+    def learn_one(self, x: str | None) -> None:
+        self._drain.add(x or "")
         self._seen += 1
 
 
-class TemplateAnomaly(Detector[str]):
+class TemplateAnomaly(Detector[str | None]):
     """New, rare and bursting templates, with error-like templates weighted up."""
 
     def __init__(
@@ -63,9 +63,10 @@ class TemplateAnomaly(Detector[str]):
         self._recent_counts: Counter[int] = Counter()
         self._seen = 0
 
-    def score_one(self, x: str) -> float:
+    def score_one(self, x: str | None) -> float:
         if self._seen < self.warmup:
             return 0.0
+        x = x or ""  # a missing line reads as an empty one
         group = self._drain.match(x)
         errorish = bool(ERROR_WORDS.search(x))
         if group is None:
@@ -83,8 +84,8 @@ class TemplateAnomaly(Detector[str]):
             burst = min(burst, 1.0) if errorish or share_now > 0.2 else burst * 0.8
         return max(rare, burst)
 
-    def learn_one(self, x: str) -> None:
-        group = self._drain.add(x)
+    def learn_one(self, x: str | None) -> None:
+        group = self._drain.add(x or "")
         self._counts[group.group_id] += 1
         if len(self._recent) == self._recent.maxlen:
             self._recent_counts[self._recent[0]] -= 1
