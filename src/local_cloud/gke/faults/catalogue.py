@@ -124,7 +124,7 @@ CATALOGUE: tuple[FaultStage, ...] = (
         "a traffic surge pins CPU at the limit: throttling, latency and timeouts rise",
         "scale out until each pod is under its limit",
         effect=_cpu_saturation,
-        default_params={"traffic_factor": 4.0},
+        default_params={"traffic_factor": 6.0},
     ),
     FaultStage(
         "crash_loop", "Deployment",
