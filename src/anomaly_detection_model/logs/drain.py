@@ -17,7 +17,10 @@ MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), WILDCARD),  # IPv4[:port]
     (re.compile(r"\b0x[0-9a-fA-F]+\b"), WILDCARD),
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"), WILDCARD),
-    (re.compile(r"(?<![A-Za-z])[-+]?\d+(?:\.\d+)?(?:ms|s|MB|KB|GB|B|%)?(?![A-Za-z])"), WILDCARD),
+    (
+        re.compile(r"(?<![A-Za-z0-9])[-+]?\d+(?:\.\d+)?(?:ms|s|MB|KB|GB|B|%)?(?![A-Za-z0-9])"),
+        WILDCARD,
+    ),
 )
 
 
@@ -61,9 +64,11 @@ class Drain:
 
     def add(self, line: str) -> LogGroup:
         tokens = self.tokens(line)
-        leaf = self._leaf(tokens, create=True)
-        group = self._closest(leaf.groups, tokens)
+        # Search first, following the wildcard branch for unknown prefix tokens, so a line whose
+        # variable field happens to hold no digits still finds its group.
+        group = self._closest(self._leaf(tokens, create=False).groups, tokens)
         if group is None:
+            leaf = self._leaf(tokens, create=True)
             group = LogGroup(len(self.groups) + 1, list(tokens))
             leaf.groups.append(group)
             self.groups.append(group)
