@@ -317,8 +317,19 @@ def test_logs_follow(sim: Simulated) -> None:
         sim.cluster.logs[("default", "unbound", "a")] = ["first", "second"]
         received.append(next(lines))
     assert received == ["first", "second"]
+    since = sim.http.get(f"{pods}/unbound/log", params={"container": "a", "sinceSeconds": "30"})
+    assert since.status_code == 200 and since.text == ""  # the fake's lines are a minute old
+    limited = sim.http.get(f"{pods}/unbound/log", params={"container": "a", "limitBytes": "3"})
+    assert limited.text == "fir" and limited.headers["content-type"] == "text/plain"
     missing = sim.http.post(f"{pods}/ghost/eviction", json={"metadata": {"name": "ghost"}})
     assert missing.status_code == 404
+
+
+def test_protobuf_bodies_are_refused_with_a_way_out(sim: Simulated) -> None:
+    refused = sim.http.post(
+        CM, content=b"k8s\x00", headers={"Content-Type": "application/vnd.kubernetes.protobuf"}
+    )
+    assert refused.status_code == 415 and "kubectl create -f" in refused.json()["message"]
 
 
 def test_namespaces(sim: Simulated) -> None:

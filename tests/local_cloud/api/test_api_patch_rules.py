@@ -213,3 +213,11 @@ def test_unknown_patch_type_is_415() -> None:
     with pytest.raises(ApiError) as error:
         patch.apply("text/csv", {}, b"{}", None)
     assert error.value.code == 415 and error.value.reason == "UnsupportedMediaType"
+
+
+def test_without_schemas_the_common_merge_keys_still_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schemas, "definitions", dict)
+    original = {"spec": {"template": {"spec": {"containers": [WEB, SIDE]}}}}
+    body = {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}}}
+    result = patch.strategic_merge(original, body, None)
+    assert result["spec"]["template"]["spec"]["containers"] == [{**WEB, "image": "nginx:2"}, SIDE]

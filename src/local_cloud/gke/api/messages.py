@@ -63,6 +63,14 @@ class Request:
                 raise bad_request(
                     f"the body of the request could not be decoded: {error}"
                 ) from None
+        if base == "application/vnd.kubernetes.protobuf":
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the simulated cluster accepts JSON and YAML request bodies, not protobuf "
+                "(kubectl create deployment/expose/autoscale send protobuf): write a manifest "
+                "and use kubectl create -f or apply -f",
+            )
         if base not in ("", JSON, "*/*", "text/plain"):
             raise ApiError(
                 415,

@@ -61,8 +61,28 @@ def _strip(value: Any, schema: Obj | None) -> Any:
     return value
 
 
-def _merge_list(original: list[Any], patch: list[Any], schema: Obj | None) -> list[Any]:
+# Used only when the schemas are not installed: the list merge keys kubectl relies on most.
+_FALLBACK_KEYS = {
+    "containers": "name",
+    "initContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "ports": "containerPort",
+    "imagePullSecrets": "name",
+    "conditions": "type",
+    "ownerReferences": "uid",
+    "hostAliases": "ip",
+}
+_FALLBACK_SETS = {"finalizers"}
+
+
+def _merge_list(
+    original: list[Any], patch: list[Any], schema: Obj | None, field: str = ""
+) -> list[Any]:
     merge, key = _strategy(schema)
+    if schema is None and not schemas.definitions():
+        merge, key = field in _FALLBACK_KEYS or field in _FALLBACK_SETS, _FALLBACK_KEYS.get(field)
     item = schemas.item_schema(schema)
     if any(isinstance(v, dict) and v.get("$patch") == "replace" for v in patch):
         return [_strip(v, item) for v in patch if not (isinstance(v, dict) and "$patch" in v)]
@@ -133,7 +153,7 @@ def strategic_merge(original: Any, patch: Any, schema: Obj | None) -> Any:
                 result[key] = merged
         elif isinstance(value, list):
             current = result.get(key)
-            result[key] = _merge_list(current if isinstance(current, list) else [], value, sub)
+            result[key] = _merge_list(current if isinstance(current, list) else [], value, sub, key)
         else:
             result[key] = value
     for key, value in patch.items():

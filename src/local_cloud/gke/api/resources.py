@@ -168,6 +168,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         categories=("all",),
         subresources=(_status("HorizontalPodAutoscaler", "autoscaling", "v2"),),
     ),
+    ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),
     ResourceType(
         "metrics.k8s.io",
         "v1beta1",
@@ -193,6 +194,7 @@ GROUPS: dict[str, str] = {
     "apps": "v1",
     "policy": "v1",
     "autoscaling": "v2",
+    "coordination.k8s.io": "v1",
     "metrics.k8s.io": "v1beta1",
 }
 
