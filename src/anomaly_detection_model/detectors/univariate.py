@@ -1,9 +1,9 @@
 """The streaming univariate detector used for every metric series (and for NAB).
 
 It scores records: how far the current observation pushes a feature of the stream past
-everything that feature did before (the value itself, a slow level, a z-score against the
-recent mean, how long the value stays in one band, the highs of the recent window). A
-refractory period keeps it from repeating itself right after a detection.
+everything that feature did before (the value itself, a slow level, how long the value
+stays in one band, the highs of the recent window). A refractory period keeps it from
+repeating itself right after a detection.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ class RecordDetector(Detector[float]):
 
     Hyperparameters: `mean_window` (fast rolling mean), `level_window` (slow rolling mean,
     whose new lows mean a level drop), `bins` (value bands for run lengths), `horizon`
-    (the recent window, as a fraction of the history seen so far), `ew_span` (span of the
-    exponentially weighted mean behind the z-score), `warmup` (observations learnt before
-    anything is scored) and `refractory` (steps a raw score silences lower ones).
+    (the recent window, as a fraction of the history seen so far), `warmup` (observations
+    learnt before anything is scored) and `refractory` (steps a raw score silences lower ones).
     Missing values (None, NaN) score 0 and are not learnt.
     """
 
@@ -42,19 +41,17 @@ class RecordDetector(Detector[float]):
         level_window: int = 200,
         bins: int = 6,
         horizon: float = 0.5,
-        ew_span: int = 300,
         warmup: int = 10,
         refractory: int = 50,
     ) -> None:
-        if min(mean_window, level_window, bins, ew_span) < 1 or warmup < 0 or refractory < 0:
-            raise ValueError("windows, bins and span must be >= 1; warmup and refractory >= 0")
+        if min(mean_window, level_window, bins) < 1 or warmup < 0 or refractory < 0:
+            raise ValueError("windows and bins must be >= 1; warmup and refractory >= 0")
         if not 0.0 < horizon <= 1.0:
             raise ValueError("horizon must be in (0, 1]")
         self.mean_window = mean_window
         self.level_window = level_window
         self.bins = bins
         self.horizon = horizon
-        self.ew_span = ew_span
         self.warmup = warmup
         self.refractory = refractory
         self._arrays = new_state(max(mean_window, level_window), refractory, bins)
@@ -76,7 +73,6 @@ class RecordDetector(Detector[float]):
             self.level_window,
             self.bins,
             self.horizon,
-            self.ew_span,
             self.warmup,
             self.refractory,
             learn,

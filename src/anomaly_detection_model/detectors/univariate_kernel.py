@@ -25,13 +25,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 SEEN, CURSOR, SUM_MEAN, SUM_LEVEL, SINCE_RESUM = 0, 1, 2, 3, 4
 LO, HI = 5, 6  # all-time range of the value
 LEVEL_LO, LEVEL_HI = 7, 8  # all-time range of the slow rolling mean
-EW_MEAN, EW_DEV, Z_LO, Z_HI = 9, 10, 11, 12  # exponentially weighted mean/deviation, z range
-BIN, RUN = 13, 14  # current value bin and how long the value has stayed in it
-BLOCK_FILL, BLOCK_CURSOR, BLOCKS_DONE = 15, 16, 17
-PARTIAL = 18  # 4 slots: max/min of the value, max/min of the fast mean, in the open block
-WINDOW = 22  # 4 slots: the same over the complete blocks of the recent window
-RECENT_CURSOR = 26
-STATE_SIZE = 27
+BIN, RUN = 9, 10  # current value bin and how long the value has stayed in it
+BLOCK_FILL, BLOCK_CURSOR, BLOCKS_DONE = 11, 12, 13
+PARTIAL = 14  # 4 slots: max/min of the value, max/min of the fast mean, in the open block
+WINDOW = 18  # 4 slots: the same over the complete blocks of the recent window
+RECENT_CURSOR = 22
+STATE_SIZE = 23
 
 BLOCK = 32  # observations per block of the recent-window extremes
 BLOCKS = 256  # blocks kept: the recent window spans at most 8,192 observations
@@ -40,7 +39,6 @@ MIN_BLOCKS = 3
 # How much each record counts, relative to a record of the value itself.
 W_LEVEL = 2.0  # the slow rolling mean falling below its all-time low
 W_RUN = 0.25  # staying in one value band longer than ever before
-W_Z = 0.1  # a z-score against the recent mean larger than any before
 W_RECENT = 0.5  # the value or fast mean above everything in the recent window
 
 
@@ -56,7 +54,7 @@ Arrays = tuple[
 def new_state(ring: int, refractory: int, bins: int) -> Arrays:
     """Fresh state: scalars, value ring, raw-score ring, block extremes, longest runs per bin."""
     state = np.zeros(STATE_SIZE, dtype=np.float64)
-    for lo, hi in ((LO, HI), (LEVEL_LO, LEVEL_HI), (Z_LO, Z_HI)):
+    for lo, hi in ((LO, HI), (LEVEL_LO, LEVEL_HI)):
         state[lo], state[hi] = np.inf, -np.inf
     state[BIN] = -1.0
     for k in range(4):
@@ -94,14 +92,12 @@ def _process(
     level_window: int,
     bins: int,
     horizon: float,
-    ew_span: int,
     warmup: int,
     refractory: int,
     learn: bool,
 ) -> None:
     """Score each of `xs` in order, learning each one after scoring it when `learn` is set."""
     size = ring.shape[0]
-    alpha = 2.0 / (ew_span + 1.0)
     for i in range(xs.shape[0]):
         x = xs[i]
         if math.isnan(x) or math.isinf(x):
@@ -118,9 +114,6 @@ def _process(
             level_sum -= ring[(cursor - level_window) % size]
         mean = mean_sum / min(seen + 1, mean_window)
         level = level_sum / min(seen + 1, level_window)
-        z = 0.0
-        if seen > 0:
-            z = (x - state[EW_MEAN]) / (state[EW_DEV] + 1e-9 * abs(state[EW_MEAN]) + 1e-12)
         lo, hi = state[LO], state[HI]
         band = 0
         if hi > lo:
@@ -137,7 +130,6 @@ def _process(
         if seen >= warmup:
             evidence = max(_excess(x, hi, lo), _excess(-x, -lo, -hi))
             evidence = max(evidence, W_LEVEL * _excess(-level, -state[LEVEL_LO], -state[LEVEL_HI]))
-            evidence = max(evidence, W_Z * _excess(z, state[Z_HI], state[Z_LO]))
             longest = runs[band]
             if longest > 0.0 and run > longest:
                 evidence = max(evidence, W_RUN * (run - longest) / (longest + 2.0))
@@ -166,14 +158,6 @@ def _process(
             state[RECENT_CURSOR] = (slot + 1) % recent.shape[0]
         state[LO], state[HI] = min(lo, x), max(hi, x)
         state[LEVEL_LO], state[LEVEL_HI] = min(state[LEVEL_LO], level), max(state[LEVEL_HI], level)
-        if seen > 0:
-            state[Z_LO], state[Z_HI] = min(state[Z_LO], z), max(state[Z_HI], z)
-            step = max(alpha, 1.0 / (seen + 1.0))
-            deviation = x - state[EW_MEAN]
-            state[EW_MEAN] += step * deviation
-            state[EW_DEV] += step * (abs(deviation) - state[EW_DEV])
-        else:
-            state[EW_MEAN] = x
         runs[band] = max(runs[band], run)
         state[BIN], state[RUN] = band, run
 

@@ -1,0 +1,102 @@
+"""The streaming univariate detector on synthetic series and on two NAB files."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anomaly_detection_model.detectors import univariate_kernel
+from anomaly_detection_model.detectors.catalogue import get
+from anomaly_detection_model.detectors.univariate import RecordDetector
+from anomaly_detection_model.nab.corpus import load_corpus
+from anomaly_detection_model.nab.evaluation import run_detector, score_corpus
+from anomaly_detection_model.nab.scoring import NAB_PROFILES
+
+THRESHOLD = get("univariate").threshold
+
+
+def seasonal(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 50 + 10 * np.sin(2 * np.pi * t / 100) + rng.normal(0, 1, n)
+
+
+def alarms(xs: np.ndarray, start: int = 300) -> np.ndarray:
+    scores = RecordDetector().score(xs)
+    return np.flatnonzero(scores[start:] >= THRESHOLD) + start
+
+
+def test_a_spike_above_everything_seen_is_flagged_where_it_happens() -> None:
+    xs = seasonal(2000)
+    xs[1500] += 40
+    assert 1500 in alarms(xs)
+    assert len(alarms(xs)) <= 3
+
+
+def test_a_level_drop_is_flagged_soon_after_it_starts() -> None:
+    xs = seasonal(2000)
+    xs[1500:] -= 25
+    found = alarms(xs, start=1000)
+    assert found.size and 1500 <= found[0] < 1520
+
+
+def test_a_value_lingering_where_it_only_ever_passed_through_is_flagged() -> None:
+    rng = np.random.default_rng(3)
+    t = np.arange(3000)
+    xs = np.where((t // 50) % 2 == 0, 20.0, 80.0) + rng.normal(0, 1, t.size)
+    xs[(t % 50) == 0] = 50.0  # each switch passes through the middle for one step
+    xs[2010:2060] = 50.0 + rng.normal(0, 1, 50)  # then the series stays there
+    found = alarms(xs, start=1000)
+    assert np.any((found >= 2010) & (found < 2030))
+
+
+def test_a_quiet_series_raises_nothing_after_it_has_learnt() -> None:
+    assert alarms(seasonal(5000, seed=5), start=1500).size <= 2
+
+
+def test_a_smaller_spike_right_after_a_detection_is_silenced() -> None:
+    xs = seasonal(2000)
+    xs[1500] += 40
+    xs[1510] += 39  # within the refractory period, and lower
+    scores = RecordDetector().score(xs)
+    assert scores[1500] >= THRESHOLD
+    assert scores[1510] == 0.0
+    assert RecordDetector(refractory=0).score(xs)[1510] > 0.0
+
+
+def test_compiled_and_plain_python_kernels_agree() -> None:
+    xs = seasonal(3000, seed=9)
+    xs[::97] = math.nan
+    compiled = RecordDetector().score(xs)
+    detector = RecordDetector()
+    plain = np.zeros(xs.size)
+    univariate_kernel._process(*detector._arrays, xs, plain, 20, 200, 6, 0.5, 10, 50, True)
+    np.testing.assert_allclose(plain, compiled, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "params", [{"mean_window": 0}, {"bins": 0}, {"horizon": 0.0}, {"refractory": -1}]
+)
+def test_invalid_hyperparameters_are_refused(params: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        RecordDetector(**params)  # type: ignore[arg-type]
+
+
+def test_two_nab_files_score_well_above_the_null_detector(nab_root: Path, tmp_path: Path) -> None:
+    for key in (
+        "realAWSCloudwatch/ec2_cpu_utilization_825cc2.csv",
+        "realAdExchange/exchange-3_cpc_results.csv",
+    ):
+        target = tmp_path / "data" / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(nab_root / "data" / key, target)
+    files = load_corpus(tmp_path / "data", nab_root / "labels" / "combined_windows.json")
+    scores = run_detector(files, RecordDetector)
+    report = score_corpus("univariate", files, scores, NAB_PROFILES, THRESHOLD)
+    standard = report.fixed[0].total
+    assert standard.tp >= 3
+    assert standard.score > 50
