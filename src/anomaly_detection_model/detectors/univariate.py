@@ -37,12 +37,12 @@ class RecordDetector(Detector[float]):
 
     def __init__(
         self,
-        mean_window: int = 20,
+        mean_window: int = 10,
         level_window: int = 200,
         bins: int = 6,
         horizon: float = 0.5,
         warmup: int = 10,
-        refractory: int = 50,
+        refractory: int = 75,
     ) -> None:
         if min(mean_window, level_window, bins) < 1 or warmup < 0 or refractory < 0:
             raise ValueError("windows and bins must be >= 1; warmup and refractory >= 0")
@@ -106,7 +106,7 @@ CATALOGUE_ENTRIES = (
         "univariate",
         "univariate",
         RecordDetector,
-        threshold=0.05,
+        threshold=0.052,
         description="never-seen extremes of value, rolling mean and spread, with a refractory period",
     ),
 )

@@ -38,8 +38,9 @@ MIN_BLOCKS = 3
 
 # How much each record counts, relative to a record of the value itself.
 W_LEVEL = 2.0  # the slow rolling mean falling below its all-time low
-W_RUN = 0.25  # staying in one value band longer than ever before
-W_RECENT = 0.5  # the value or fast mean above everything in the recent window
+W_RUN = 0.25  # lingering in a value band the series used to pass through quickly
+W_RECENT_VALUE = 0.3  # the value above everything in the recent window
+W_RECENT_MEAN = 0.5  # the fast mean above everything in the recent window
 
 
 Arrays = tuple[
@@ -138,8 +139,8 @@ def _process(
             bottom_x = min(state[PARTIAL + 1], state[WINDOW + 1])
             top_m = max(state[PARTIAL + 2], state[WINDOW + 2])
             bottom_m = min(state[PARTIAL + 3], state[WINDOW + 3])
-            evidence = max(evidence, W_RECENT * _excess(x, top_x, bottom_x))
-            evidence = max(evidence, W_RECENT * _excess(mean, top_m, bottom_m))
+            evidence = max(evidence, W_RECENT_VALUE * _excess(x, top_x, bottom_x))
+            evidence = max(evidence, W_RECENT_MEAN * _excess(mean, top_m, bottom_m))
         raw = evidence / (1.0 + evidence)
 
         # Refractory period: within `refractory` steps of a higher raw score, stay quiet.

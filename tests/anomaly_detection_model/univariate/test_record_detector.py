@@ -74,7 +74,7 @@ def test_compiled_and_plain_python_kernels_agree() -> None:
     compiled = RecordDetector().score(xs)
     detector = RecordDetector()
     plain = np.zeros(xs.size)
-    univariate_kernel._process(*detector._arrays, xs, plain, 20, 200, 6, 0.5, 10, 50, True)
+    univariate_kernel._process(*detector._arrays, xs, plain, 10, 200, 6, 0.5, 10, 75, True)
     np.testing.assert_allclose(plain, compiled, rtol=1e-12, atol=1e-12)
 
 
