@@ -1,0 +1,14 @@
+terraform {
+  required_version = ">= 1.7.0"
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 6.20.0, < 8.0.0"
+    }
+    # google_dataflow_flex_template_job exists only in the beta provider.
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = ">= 6.20.0, < 8.0.0"
+    }
+  }
+}
