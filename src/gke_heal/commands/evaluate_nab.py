@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from anomaly_detection_model.nab.evaluation import GroupScore
 
 DEFAULT_DETECTOR = "univariate"
 
@@ -19,6 +23,13 @@ def _profiles_path(data: Path, profiles: Path | None) -> Path | None:
         return profiles
     beside = data.parent / "config" / "profiles.json"
     return beside if beside.is_file() else None
+
+
+def _cell(group: GroupScore) -> str:
+    # A category without windows cannot be normalised (null = perfect): show its false alarms.
+    if group.tp + group.fn == 0:
+        return f"[dim]no windows, {group.fp} FP[/dim]"
+    return f"{group.score:.1f}"
 
 
 def nab(
@@ -81,7 +92,7 @@ def nab(
             table.add_column(f"{result.profile}\n(t={result.threshold:.4g})", justify="right")
         categories = list(results[0].categories) if results else []
         for category in categories:
-            table.add_row(category, *(f"{r.categories[category].score:.1f}" for r in results))
+            table.add_row(category, *(_cell(r.categories[category]) for r in results))
         table.add_row("[bold]total[/bold]", *(f"[bold]{r.total.score:.1f}[/bold]" for r in results))
         console.print(table)
     console.print(
