@@ -251,6 +251,12 @@ class Cluster:
             self._wake.wait(timeout=min(max(wait, 0.0), 0.5))
             self._wake.clear()
 
+    def prometheus_text(self) -> str:
+        """The cluster's Prometheus exposition (see `local_cloud.gke.prometheus`)."""
+        from local_cloud.gke.prometheus import render
+
+        return render(list(self.kubelets.values()), self.view.list("nodes"))
+
     # -- ClusterRuntime --------------------------------------------------------------------------
     def _container(self, namespace: str, pod: str, container: str) -> ContainerState:
         node = self._pod_node.get((namespace, pod))

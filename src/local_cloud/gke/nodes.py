@@ -9,7 +9,7 @@ from typing import Any
 from local_cloud.clock import rfc3339
 
 Obj = dict[str, Any]
-KUBELET_VERSION = "v1.31.6-gke.1064001"
+KUBELET_VERSION = "v1.32.4-gke.1106006"  # as the API server reports
 HEALTHY_CONDITIONS = (
     (
         "MemoryPressure",

@@ -203,8 +203,8 @@ def run_timer(c: Cluster, key: TimerKey, now: float) -> None:
 def _sync_pod(c: Cluster, key: tuple[str, str], now: float) -> None:
     kubelet = c.kubelets.get(c._pod_node.get(key, ""))
     state = kubelet.pods.get(key) if kubelet else None
-    if kubelet is None or state is None:
-        return
+    if kubelet is None or state is None or not kubelet.alive:
+        return  # a dead kubelet does nothing; its pods are taken up again when it returns
     changed = kubelet.sync(state, c._effect_of, now)
     if state.deleting and state.stop_at is not None and now >= state.stop_at and kubelet.alive:
         kubelet.forget(key)
@@ -215,7 +215,10 @@ def _sync_pod(c: Cluster, key: tuple[str, str], now: float) -> None:
         return
     if changed:
         c._write_status(state, node_ready=True)
-    _plan(c, key, state.next_due())
+    due = state.next_due()
+    if due is not None and due <= now:  # safety net: never spin on one instant
+        due = now + 1.0
+    _plan(c, key, due)
 
 
 def _telemetry(c: Cluster, now: float) -> None:
