@@ -1,0 +1,104 @@
+"""Fixtures for the Terraform and deploy/ checks.
+
+Real: the repository's `.tf` files parsed with python-hcl2, the `terraform` binary (`fmt`, and
+`console` on the provider-free `policies.tf`), PyYAML, kubernetes-validate, and checkov run from
+its own virtual environment. Fake: nothing; no Google Cloud API is reachable, so nothing is
+applied and no provider is downloaded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TERRAFORM = REPO / "terraform"
+MODULES = TERRAFORM / "modules"
+EXAMPLE = TERRAFORM / "envs" / "example"
+DEPLOY = REPO / "deploy"
+MODULE_NAMES = (
+    "telemetry",
+    "pipeline",
+    "model",
+    "alerting",
+    "healing_service",
+    "chatops",
+    "gke_access",
+)
+
+
+def unquote(text: str) -> str:
+    """hcl2 keeps the quotes of labels and literal strings: `'"name"'` -> `name`."""
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
+
+
+@dataclass
+class Resource:
+    type: str
+    name: str
+    body: dict[str, Any]
+
+    @property
+    def address(self) -> str:
+        return f"{self.type}.{self.name}"
+
+
+@dataclass
+class Module:
+    """One Terraform folder, parsed: variables, outputs, locals, resources, module calls."""
+
+    name: str
+    path: Path
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    locals: dict[str, Any] = field(default_factory=dict)
+    resources: list[Resource] = field(default_factory=list)
+    modules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    text: str = ""
+
+    def local_expression(self, name: str) -> str:
+        return str(self.locals.get(name, ""))
+
+
+def parse_folder(path: Path) -> Module:
+    module = Module(name=path.name, path=path)
+    for tf in sorted(path.glob("*.tf")):
+        text = tf.read_text()
+        module.text += text
+        parsed = hcl2.loads(text)
+        for block in parsed.get("variable", []):
+            for name, body in block.items():
+                module.variables[unquote(name)] = body
+        for block in parsed.get("output", []):
+            for name, body in block.items():
+                module.outputs[unquote(name)] = body
+        for block in parsed.get("locals", []):
+            module.locals.update({k: v for k, v in block.items() if not k.startswith("__")})
+        for block in parsed.get("resource", []):
+            for rtype, named in block.items():
+                for rname, body in named.items():
+                    module.resources.append(Resource(unquote(rtype), unquote(rname), body))
+        for block in parsed.get("module", []):
+            for name, body in block.items():
+                module.modules[unquote(name)] = body
+    return module
+
+
+@pytest.fixture(scope="session")
+def modules() -> dict[str, Module]:
+    return {name: parse_folder(MODULES / name) for name in MODULE_NAMES}
+
+
+@pytest.fixture(scope="session")
+def example() -> Module:
+    return parse_folder(EXAMPLE)
+
+
+def env_names(module: Module, prefix: str) -> set[str]:
+    """Environment variable names a module sets on its Cloud Run container (`PREFIX_...`)."""
+    return set(re.findall(rf"\b({prefix}[A-Z0-9_]+)\s*=", module.text))
