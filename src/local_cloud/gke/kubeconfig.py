@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,17 @@ def kubeconfig(
     token: str | None = None,
     context: str = "local-gke",
     namespace: str = "default",
+    ca_pem: bytes | None = None,
 ) -> dict[str, Any]:
     """The kubeconfig document: one cluster, one user (a static bearer token), one context."""
+    cluster: dict[str, Any] = {"server": server_url}
+    if ca_pem is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     user: dict[str, Any] = {"token": token} if token else {"token": "local-gke-anonymous"}
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": context, "cluster": {"server": server_url}}],
+        "clusters": [{"name": context, "cluster": cluster}],
         "users": [{"name": context, "user": user}],
         "contexts": [
             {
@@ -38,12 +43,15 @@ def write_kubeconfig(
     token: str | None = None,
     context: str = "local-gke",
     namespace: str = "default",
+    ca_pem: bytes | None = None,
 ) -> Path:
-    """Write a kubeconfig for `server_url` to `path` (mode 0600, it may hold a token)."""
+    """Write a kubeconfig for `server_url` to `path` (mode 0600: it may hold a token).
+
+    For an HTTPS server (`ApiServer(..., tls=True)` or with RBAC) pass `ca_pem=server.ca_pem`.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(
-        yaml.safe_dump(kubeconfig(server_url, token, context, namespace), sort_keys=False)
-    )
+    document = kubeconfig(server_url, token, context, namespace, ca_pem)
+    target.write_text(yaml.safe_dump(document, sort_keys=False))
     target.chmod(0o600)
     return target

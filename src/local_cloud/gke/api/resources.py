@@ -170,6 +170,15 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
     ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),
     ResourceType(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "SelfSubjectAccessReview",
+        namespaced=False,
+        verbs=("create",),
+        stored=False,
+    ),
+    ResourceType(
         "metrics.k8s.io",
         "v1beta1",
         "pods",
@@ -195,6 +204,7 @@ GROUPS: dict[str, str] = {
     "policy": "v1",
     "autoscaling": "v2",
     "coordination.k8s.io": "v1",
+    "authorization.k8s.io": "v1",
     "metrics.k8s.io": "v1beta1",
 }
 

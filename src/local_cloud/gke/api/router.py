@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from local_cloud.clock import rfc3339
-from local_cloud.gke.api import discovery, openapi
+from local_cloud.gke.api import discovery, openapi, protobuf
 from local_cloud.gke.api.deletion import Deleter
 from local_cloud.gke.api.encoding import ObjectEncoder
 from local_cloud.gke.api.eviction import Evictions
@@ -45,6 +45,7 @@ class ApiRouter:
         stopping: threading.Event,
     ) -> None:
         self.store = store
+        self.runtime = runtime
         self.rbac = rbac
         self.address = ""
         self.rest = ResourceRest(store, ObjectEncoder(store))
@@ -190,6 +191,10 @@ class ApiRouter:
             verb = "get" if name else ("watch" if request.flag("watch") else "list")
         elif request.method == "DELETE" and not name:
             verb = "deletecollection"
+        if resource.plural == "selfsubjectaccessreviews":  # every user may ask about itself
+            if request.method != "POST" or name:
+                raise method_not_allowed()
+            return self._review(request)
         self._authorize(request, verb, resource, namespace, name, subresource)
         if not resource.stored:
             if request.method != "GET":
@@ -239,6 +244,42 @@ class ApiRouter:
                 return self.deleter.delete(request, resource, namespace, name)
             return self.deleter.delete_collection(request, resource, namespace)
         raise method_not_allowed()
+
+    def _review(self, request: Request) -> Response:
+        """`SelfSubjectAccessReview` (`kubectl auth can-i`): may the caller do this?"""
+        if request.content_type.startswith(protobuf.PROTOBUF):  # what kubectl sends
+            body: Any = protobuf.self_subject_access_review(request.body)
+        else:
+            body = request.json_body()
+        spec = (body or {}).get("spec") or {} if isinstance(body, dict) else {}
+        attributes = spec.get("resourceAttributes")
+        if not isinstance(attributes, dict):
+            raise ApiError(
+                422,
+                "Invalid",
+                "SelfSubjectAccessReview.authorization.k8s.io is invalid: spec.resourceAttributes: "
+                "Required value (non-resource URLs are always allowed here)",
+            )
+        resource = str(attributes.get("resource") or "")
+        if attributes.get("subresource"):
+            resource += "/" + str(attributes["subresource"])
+        allowed = self.rbac is None or self.rbac.authorize(
+            request.user,
+            str(attributes.get("verb") or ""),
+            str(attributes.get("group") or ""),
+            resource,
+            attributes.get("namespace") or None,
+            str(attributes.get("name") or ""),
+        )
+        status: Obj = {"allowed": allowed}  # like RBAC: no reason when nothing allows it
+        review = {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": status,
+        }
+        return json_response(review, 201)
 
     def _bind(self, request: Request, namespace: str, name: str, body: Any) -> Response:
         """`pods/binding`: what a scheduler posts to put a pod on a node."""

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import select
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -19,6 +20,7 @@ from local_cloud.gke.api.admission import default
 from local_cloud.gke.api.messages import Request, Response
 from local_cloud.gke.api.resources import find
 from local_cloud.gke.api.router import ApiRouter
+from local_cloud.gke.api.tls import ServingCertificate, self_signed
 from local_cloud.gke.rbac import Rbac
 from local_cloud.gke.runtime import ClusterRuntime
 from local_cloud.gke.store import AlreadyExists, ObjectStore
@@ -42,6 +44,8 @@ def _client_gone(connection: socket.socket) -> bool:
         readable, _, _ = select.select([connection], [], [], 0)
         if not readable:
             return False
+        if isinstance(connection, ssl.SSLSocket):
+            return True  # a streaming client sends nothing more; readable means close_notify/EOF
         return connection.recv(1, socket.MSG_PEEK) == b""
     except OSError:
         return True
@@ -127,14 +131,18 @@ class ApiServer:
         host: str = "127.0.0.1",
         port: int = 0,
         rbac: Rbac | None = None,
+        tls: bool = False,
     ) -> None:
         self.store = store
         self.runtime = runtime
         self.host = host
         self.port = port
         self.rbac = rbac
+        # kubectl sends bearer tokens only over HTTPS: serve TLS when tokens are checked.
+        self.certificate: ServingCertificate | None = self_signed(host) if tls or rbac else None
         self._stopping = threading.Event()
         self._http: _HttpServer | None = None
+        self._router: ApiRouter | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
 
@@ -154,10 +162,21 @@ class ApiServer:
         self.ensure_namespaces()
         self._stopping.clear()
         http = _HttpServer((self.host, self.port), _Handler)
-        http.router = ApiRouter(self.store, self.runtime, self.rbac, self._stopping)
+        if self._router is None or self._router.runtime is not self.runtime:
+            # One router per server (it registers a store listener for its caches).
+            self._router = ApiRouter(self.store, self.runtime, self.rbac, self._stopping)
+        http.router = self._router
         host, port = str(http.server_address[0]), http.server_address[1]
         self.port = int(port)
-        self.url = f"http://{host}:{self.port}"
+        scheme = "http"
+        if self.certificate is not None:
+            context = self.certificate.server_context()
+            # The handshake happens in each connection's thread, not in the accept loop.
+            http.socket = context.wrap_socket(
+                http.socket, server_side=True, do_handshake_on_connect=False
+            )
+            scheme = "https"
+        self.url = f"{scheme}://{host}:{self.port}"
         http.router.address = f"{host}:{self.port}"
         self._http = http
         self._thread = threading.Thread(
@@ -179,6 +198,11 @@ class ApiServer:
             self._thread.join(timeout=5)
         self._http = None
         self._thread = None
+
+    @property
+    def ca_pem(self) -> bytes | None:
+        """The certificate clients should trust (None when serving plain HTTP)."""
+        return self.certificate.cert_pem if self.certificate is not None else None
 
     def __enter__(self) -> ApiServer:
         self.start()

@@ -25,6 +25,11 @@ BOOKMARK_INTERVAL = 10.0
 DEFAULT_TIMEOUT = 1800.0
 
 
+def _key(obj: Obj) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return (meta.get("namespace") or "", meta.get("name") or "")
+
+
 class WatchStreams:
     """Builds watch responses over the store's ordered events."""
 
@@ -54,7 +59,8 @@ class WatchStreams:
         first: list[tuple[str, Obj]] = []
         with self.store.locked():
             try:
-                if initial or since == 0:
+                listed = initial or since == 0
+                if listed:
                     objects, rv = self.store.list(resource.plural, namespace, predicate)
                     first = [("ADDED", served(resource.plural, o)) for o in objects]
                     watcher = self.store.watch(resource.plural, namespace, None)
@@ -67,7 +73,15 @@ class WatchStreams:
         encode = self._encoder(request, resource)
         bookmarks = request.flag("allowWatchBookmarks")
         stream = self._stream(
-            watcher, first, since, initial, bookmarks, timeout, predicate, resource, encode
+            watcher,
+            first,
+            since,
+            (initial, listed),
+            bookmarks,
+            timeout,
+            predicate,
+            resource,
+            encode,
         )
         return Response(200, stream=stream)
 
@@ -105,7 +119,7 @@ class WatchStreams:
         watcher: Watcher,
         first: list[tuple[str, Obj]],
         rv: int,
-        initial: bool,
+        start: tuple[bool, bool],  # (sendInitialEvents, started from a full listing)
         bookmarks: bool,
         timeout: float,
         predicate: Callable[[Obj], bool] | None,
@@ -113,13 +127,16 @@ class WatchStreams:
         encode: Callable[[str, Obj], bytes],
     ) -> Iterator[bytes]:
         deadline = time.monotonic() + timeout
+        # Keys the client currently sees through a selector: an object that stops matching
+        # leaves the view with DELETED and one that starts matching enters with ADDED, as the
+        # real watch cache does.
+        initial, complete = start
+        visible = {_key(obj) for _, obj in first}
         try:
             for type_, obj in first:
                 yield encode(type_, obj)
             if initial:
                 yield encode("BOOKMARK", self._bookmark(resource, rv, True))
-            elif first:
-                yield b""  # flush the initial state before waiting
             last_bookmark = time.monotonic()
             while not self.stopping.is_set():
                 remaining = deadline - time.monotonic()
@@ -131,10 +148,25 @@ class WatchStreams:
                     if bookmarks and time.monotonic() - last_bookmark > BOOKMARK_INTERVAL:
                         last_bookmark = time.monotonic()
                         yield encode("BOOKMARK", self._bookmark(resource, rv, False))
+                    else:
+                        yield b""  # idle: lets the server notice a client that went away
                     continue
                 rv = event.resource_version
-                if predicate is not None and not predicate(event.object):
+                obj = served(resource.plural, event.object)
+                if predicate is None:
+                    yield encode(event.type, obj)
                     continue
-                yield encode(event.type, served(resource.plural, event.object))
+                key, matches = _key(obj), predicate(event.object)
+                if event.type == "DELETED":
+                    if matches or key in visible:
+                        visible.discard(key)
+                        yield encode("DELETED", obj)
+                elif matches:
+                    type_ = "ADDED" if complete and key not in visible else event.type
+                    visible.add(key)
+                    yield encode(type_, obj)
+                elif key in visible:
+                    visible.discard(key)
+                    yield encode("DELETED", obj)
         finally:
             self.store.stop_watch(watcher)
