@@ -179,13 +179,28 @@ def _symptoms(r: FeatureRow, baseline: Baseline, rules: IssueRules) -> dict[str,
     return found
 
 
+def _rollout_started_run(
+    recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
+) -> bool:
+    """True when the unbroken run of symptomatic windows ending now began during a rollout."""
+    for index in range(len(recent) - 1, -1, -1):
+        if not _symptoms(recent[index], baseline, rules):
+            return False
+        if _recent_rollout(recent[index], recent[: index + 1], rules):
+            return True
+    return False
+
+
 def _bad_rollout(
     row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
 ) -> Pattern | None:
-    if not _recent_rollout(row, recent, rules):
-        return None
     now = _symptoms(row, baseline, rules)
     if not now:
+        return None
+    # A rollout explains symptoms that began while it was fresh, even once it is older.
+    if not _recent_rollout(row, recent, rules) and not _rollout_started_run(
+        recent, baseline, rules
+    ):
         return None
     before = [_symptoms(r, baseline, rules) for r in recent[:-1][-2:]]
     lasting = any(before)

@@ -14,16 +14,20 @@ from typing import Any
 
 import numpy as np
 
+from anomaly_detection_model.detectors.multivariate import LaggedReconstruction, StreamState
 from anomaly_detection_model.features import MODEL_FEATURES, SCHEMA_VERSION, FeatureRow
 from anomaly_detection_model.issues import Issue, IssueRules, classify
 from anomaly_detection_model.normal import EntityNormal, NormalProfile
 
 MODEL_KIND = "gke-heal/entity-model"
-HISTORY_WINDOWS = 16  # enough for every rule's look-back (the rollout rule needs 15)
+HISTORY_WINDOWS = 30  # every rule's look-back; a bad rollout is remembered for this long
 DEFAULT_Z_THRESHOLD = 6.0
 MIN_Z_THRESHOLD = 4.0
 # Above this score an entity's normal learns slowly, so a developing problem is not absorbed.
 LEARN_SLOWLY_ABOVE = 0.2
+MIN_MULTIVARIATE_ROWS = 200
+# The multivariate part only adds to the per-feature score, so it gets a stricter threshold.
+MULTIVARIATE_QUANTILE = 0.999
 
 
 @dataclass
@@ -33,6 +37,7 @@ class EntityState:
     normal: EntityNormal = field(default_factory=EntityNormal)
     history: deque[FeatureRow] = field(default_factory=lambda: deque(maxlen=HISTORY_WINDOWS))
     last_window_end: str = ""
+    stream: StreamState | None = None  # the multivariate detector's view of this entity
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class Step:
     z: float
     deviations: dict[str, float]
     issue: Issue
+    multivariate: float = 0.0
 
 
 @dataclass
@@ -52,6 +58,9 @@ class EntityModel:
     profile: NormalProfile
     z_threshold: float = DEFAULT_Z_THRESHOLD
     rules: IssueRules = field(default_factory=IssueRules)
+    # Reconstruction of the vector of deviations and its recent trajectory, learnt on all
+    # training rows: catches combinations each feature's own normal misses.
+    multivariate: LaggedReconstruction | None = None
 
     @classmethod
     def untrained(cls) -> EntityModel:
@@ -73,17 +82,36 @@ class EntityModel:
         """
         ordered = sorted(rows, key=lambda r: (r.entity_id, r.window_end))
         model = cls(profile=NormalProfile.fit(ordered), rules=rules or IssueRules())
+        # First replay learns at full speed (no threshold yet); the second learns exactly as
+        # scoring will (slowly while anomalous) and sets the final threshold and the deviation
+        # vectors the multivariate part is fitted on.
+        for slow in (False, True):
+            zs, vectors = model._replay(ordered, slow_when_anomalous=slow)
+            if zs:
+                model.z_threshold = max(float(np.quantile(zs, quantile)), MIN_Z_THRESHOLD)
+        if len(vectors) >= MIN_MULTIVARIATE_ROWS:
+            model.multivariate = LaggedReconstruction(quantile=MULTIVARIATE_QUANTILE).fit(
+                np.array(vectors)
+            )
+        return model
+
+    def _replay(
+        self, ordered: Sequence[FeatureRow], *, slow_when_anomalous: bool
+    ) -> tuple[list[float], list[list[float]]]:
         states: dict[str, EntityState] = {}
         zs: list[float] = []
+        vectors: list[list[float]] = []
         for row in ordered:
             state = states.setdefault(row.entity_id, EntityState())
-            deviations = state.normal.deviations(row, model.profile)
+            deviations = state.normal.deviations(row, self.profile)
+            z = max(deviations.values(), default=0.0)
             if state.normal.count and deviations:
-                zs.append(max(deviations.values()))
-            state.normal.learn(row, model.profile, anomalous=False)
-        if zs:
-            model.z_threshold = max(float(np.quantile(zs, quantile)), MIN_Z_THRESHOLD)
-        return model
+                zs.append(z)
+            if state.normal.warmed_up(self.profile):
+                vectors.append(deviation_vector(state.normal, row, self.profile))
+            slow = slow_when_anomalous and self.score_of(z) >= LEARN_SLOWLY_ABOVE
+            state.normal.learn(row, self.profile, anomalous=slow)
+        return zs, vectors
 
     def score_of(self, z: float) -> float:
         """Map a deviation to [0, 1]: 0.5 at the learned threshold, near 1 at twice it."""
@@ -94,7 +122,15 @@ class EntityModel:
         """Score `row` against the entity's state, classify it, then learn from it."""
         deviations = state.normal.deviations(row, self.profile)
         z = max(deviations.values(), default=0.0)
-        score = self.score_of(z)
+        vector = None
+        if self.multivariate is not None and state.normal.warmed_up(self.profile):
+            vector = deviation_vector(state.normal, row, self.profile)
+        multivariate = 0.0
+        if self.multivariate is not None and vector is not None:
+            if state.stream is None:
+                state.stream = self.multivariate.new_stream()
+            multivariate = self.multivariate.score_in(vector, state.stream)
+        score = max(self.score_of(z), multivariate)
 
         def baseline(name: str) -> float | None:
             return state.normal.baseline(name, self.profile)
@@ -102,10 +138,15 @@ class EntityModel:
         issue = classify(row, list(state.history), baseline, score, self.rules)
         if row.window_end > state.last_window_end:
             # Out-of-order rows are scored but not learnt, so replays cannot corrupt the state.
-            state.normal.learn(row, self.profile, anomalous=score >= LEARN_SLOWLY_ABOVE)
+            # Learning slows on the per-feature score only, exactly as in `fit`'s replay, so the
+            # deviations the multivariate part sees are distributed as they were in training.
+            slow = self.score_of(z) >= LEARN_SLOWLY_ABOVE
+            state.normal.learn(row, self.profile, anomalous=slow)
             state.history.append(row)
             state.last_window_end = row.window_end
-        return Step(score, z, deviations, issue)
+            if self.multivariate is not None and vector is not None and state.stream is not None:
+                self.multivariate.learn_in(vector, state.stream)
+        return Step(score, z, deviations, issue, multivariate)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +156,7 @@ class EntityModel:
             "profile": self.profile.to_dict(),
             "z_threshold": self.z_threshold,
             "rules": self.rules.to_dict(),
+            "multivariate": self.multivariate.to_dict() if self.multivariate else None,
         }
 
     @classmethod
@@ -125,7 +167,22 @@ class EntityModel:
             profile=NormalProfile.from_dict(data["profile"]),
             z_threshold=float(data["z_threshold"]),
             rules=IssueRules.from_dict(data.get("rules", {})),
+            multivariate=(
+                LaggedReconstruction.from_dict(data["multivariate"])
+                if data.get("multivariate")
+                else None
+            ),
         )
+
+
+def deviation_vector(normal: EntityNormal, row: FeatureRow, profile: NormalProfile) -> list[float]:
+    """Each model feature's signed deviation from the entity's own normal, NaN where missing.
+
+    The multivariate part reads deviations, not raw values, so what it learns (which features
+    move together, and how) carries over to entities it never saw.
+    """
+    signed = normal.signed_deviations(row, profile)
+    return [signed.get(name, float("nan")) for name in MODEL_FEATURES]
 
 
 def top_deviations(deviations: Mapping[str, float], n: int = 3) -> Sequence[str]:

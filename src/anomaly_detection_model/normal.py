@@ -128,7 +128,21 @@ class EntityNormal:
     count: dict[str, int] = field(default_factory=dict)
 
     def deviations(self, row: FeatureRow, profile: NormalProfile) -> dict[str, float]:
-        """Signed-by-direction deviation (in robust sigmas, >= 0) of each present feature."""
+        """Deviation in the anomalous direction (in robust sigmas, >= 0) of each present feature."""
+        out: dict[str, float] = {}
+        for name, z in self.signed_deviations(row, profile).items():
+            direction = DIRECTION.get(name, 0)
+            out[name] = max(z * direction, 0.0) if direction else abs(z)
+        return out
+
+    def warmed_up(self, profile: NormalProfile) -> bool:
+        """True once most features have their own normal (not the global profile's)."""
+        return (
+            sum(1 for n in self.count.values() if n >= profile.warmup) >= len(self.count) // 2 > 0
+        )
+
+    def signed_deviations(self, row: FeatureRow, profile: NormalProfile) -> dict[str, float]:
+        """(value - normal) / scale of each present feature, in the model's units."""
         out: dict[str, float] = {}
         for name in MODEL_FEATURES:
             raw = row.get(name)
@@ -147,9 +161,7 @@ class EntityNormal:
                 scale = max(glob.scale, scale_floor(name))
             else:
                 center, scale = glob.center, max(glob.scale, scale_floor(name))
-            z = (value - center) / scale
-            direction = DIRECTION.get(name, 0)
-            out[name] = max(z * direction, 0.0) if direction else abs(z)
+            out[name] = (value - center) / scale
         return out
 
     def learn(self, row: FeatureRow, profile: NormalProfile, *, anomalous: bool) -> None:

@@ -83,6 +83,8 @@ class Scorer:
     def _score_one(self, row: FeatureRow) -> Verdict:
         step = self.model.step(row, self._state(row.entity_id))
         evidence: dict[str, float] = dict(step.issue.evidence)
+        if step.multivariate >= 0.5:
+            evidence["multivariate_score"] = round(step.multivariate, 4)
         for name in top_deviations(step.deviations):
             value = row.get(name)
             if value is not None:

@@ -73,6 +73,14 @@ class _Subspace:
         return np.asarray(np.sqrt((scaled**2).mean(axis=1)), dtype=np.float64)
 
 
+@dataclass
+class StreamState:
+    """One stream's recent standardised rows and smoothed errors."""
+
+    recent: deque[Array]
+    smoothed: list[float] | None
+
+
 class LaggedReconstruction(Detector[Vector]):
     """Reconstruction error of the metric vector and of its recent trajectory, smoothed."""
 
@@ -164,13 +172,88 @@ class LaggedReconstruction(Detector[Vector]):
         if self.lags:
             self._context.append(z[0])
 
+    # ---- many streams, one fitted model ------------------------------------------------
+    @property
+    def fitted(self) -> bool:
+        return bool(self._views)
+
+    def new_stream(self) -> StreamState:
+        """Temporal state for one more stream (an entity) scored with this fitted model."""
+        return StreamState(deque(maxlen=max(self.lags, 1)), None)
+
+    def score_in(self, x: Vector, stream: StreamState) -> float:
+        """`score_one` against another stream's temporal state (no change to it)."""
+        if not self._views:
+            return 0.0
+        z = self._standardise(np.asarray(x, dtype=np.float64)[None, :])
+        lagged = self._stack(z, list(stream.recent))
+        smoothed = self._next_smoothed(z, lagged, self._stream_levels(stream))
+        return float(self._combine([np.array([v]) for v in smoothed])[0])
+
+    def learn_in(self, x: Vector, stream: StreamState) -> None:
+        """Advance another stream's temporal state by `x` (the fitted model is unchanged)."""
+        if not self._views:
+            return
+        z = self._standardise(np.asarray(x, dtype=np.float64)[None, :])
+        lagged = self._stack(z, list(stream.recent))
+        stream.smoothed = self._next_smoothed(z, lagged, self._stream_levels(stream))
+        if self.lags:
+            stream.recent.append(z[0])
+
+    def _stream_levels(self, stream: StreamState) -> list[float | None]:
+        if stream.smoothed is None:
+            return [None] * len(self._views)
+        return list(stream.smoothed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted model as plain JSON-able data (no temporal state)."""
+        if self._center is None or self._scale is None:
+            raise ValueError("to_dict: the detector is not fitted")
+        return {
+            "params": self.get_params(),
+            "center": self._center.tolist(),
+            "scale": self._scale.tolist(),
+            "threshold": self.threshold_,
+            "views": [
+                {
+                    "mean": v.mean.tolist(),
+                    "components": v.components.tolist(),
+                    "residual_scale": v.residual_scale.tolist(),
+                    "normaliser": v.normaliser,
+                }
+                for v in self._views
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LaggedReconstruction:
+        detector = cls(**data["params"])
+        detector._center = np.asarray(data["center"], dtype=np.float64)
+        detector._scale = np.asarray(data["scale"], dtype=np.float64)
+        detector.threshold_ = float(data["threshold"])
+        width = len(detector._center)
+        detector._views = [
+            _Subspace(
+                mean=np.asarray(v["mean"], dtype=np.float64),
+                components=np.asarray(v["components"], dtype=np.float64).reshape(
+                    -1, width * (1 + (detector.lags if i else 0))
+                ),
+                residual_scale=np.asarray(v["residual_scale"], dtype=np.float64),
+                normaliser=float(v["normaliser"]),
+            )
+            for i, v in enumerate(data["views"])
+        ]
+        return detector
+
     # ---- internals ---------------------------------------------------------------------
     def _state(self) -> list[float | None]:
         return list(self._smoothed) if self._smoothed is not None else [None] * len(self._views)
 
-    def _next_smoothed(self, z: Array, lagged: Array) -> list[float]:
+    def _next_smoothed(
+        self, z: Array, lagged: Array, previous: list[float | None] | None = None
+    ) -> list[float]:
         errors = [float(view.error(x)[0]) for view, x in zip(self._views, (z, lagged), strict=True)]
-        previous = self._state()
+        previous = self._state() if previous is None else previous
         a = self.smoothing
         return [
             e if p is None else a * e + (1 - a) * p for e, p in zip(errors, previous, strict=True)

@@ -124,3 +124,24 @@ def test_untrained_scorer_learns_each_entity(trained_model: EntityModel) -> None
     )
     assert verdicts[0]["model_version"] == "untrained"
     assert any(v["critical"] and v["issue"] == "crash_loop" for v in verdicts[100:])
+
+
+def test_artefact_json_round_trip_scores_identically(trained_model: EntityModel) -> None:
+    import json
+
+    assert trained_model.multivariate is not None, "enough rows to fit the multivariate part"
+    restored = EntityModel.from_dict(json.loads(json.dumps(trained_model.to_dict())))
+    rows = pod_rows("cart-abc-x1", 150, seed=12, fault=Fault("cpu_saturation", 100, 150))
+    assert Scorer(restored, "v").score(rows) == Scorer(trained_model, "v").score(rows)
+
+
+def test_multivariate_part_sees_a_broken_relation_between_features(
+    trained_model: EntityModel,
+) -> None:
+    rows = pod_rows("cart-abc-x1", 150, seed=13)
+    for row in rows[100:]:
+        # Traffic, logs and CPU as usual, but the pod stops sending responses.
+        row["network_tx_bytes_per_s"] = row["network_tx_bytes_per_s"] * 0.02
+    verdicts = Scorer(trained_model, "v").score(rows)
+    assert max(v["score"] for v in verdicts[:100]) < 0.6
+    assert any("multivariate_score" in v["evidence"] for v in verdicts[100:])
