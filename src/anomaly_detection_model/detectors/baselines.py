@@ -178,21 +178,21 @@ CATALOGUE_ENTRIES = (
         "windowed_gaussian",
         "univariate",
         WindowedGaussian,
-        threshold=0.99,
+        threshold=0.999999,  # about 5 standard deviations
         description="Gaussian tail mass against a sliding window (NAB's baseline)",
     ),
     CatalogueEntry(
         "pyod_iforest",
         "univariate",
         IsolationForestBaseline,
-        threshold=0.8,
+        threshold=0.98,
         description="PyOD Isolation Forest, refitted on a sliding history",
     ),
     CatalogueEntry(
         "river_hst",
         "univariate",
         HalfSpaceTreesBaseline,
-        threshold=0.8,
+        threshold=0.995,
         description="river HalfSpaceTrees on min-max scaled values",
     ),
 )
