@@ -28,6 +28,10 @@ LEARN_SLOWLY_ABOVE = 0.2
 MIN_MULTIVARIATE_ROWS = 200
 # The multivariate part only adds to the per-feature score, so it gets a stricter threshold.
 MULTIVARIATE_QUANTILE = 0.999
+# Before an entity has its own normal, error levels are judged against the fleet's: a new pod
+# that logs errors like its peers is not an error burst. (Latency has no fleet-wide normal:
+# services differ too much, so a new entity never gets a latency issue until it has its own.)
+GLOBAL_BASELINE_FEATURES = frozenset({"error_fraction", "error_log_lines"})
 
 
 @dataclass
@@ -133,7 +137,10 @@ class EntityModel:
         score = max(self.score_of(z), multivariate)
 
         def baseline(name: str) -> float | None:
-            return state.normal.baseline(name, self.profile)
+            own = state.normal.baseline(name, self.profile)
+            if own is None and name in GLOBAL_BASELINE_FEATURES:
+                return self.profile.raw_center(name)
+            return own
 
         issue = classify(row, list(state.history), baseline, score, self.rules)
         if row.window_end > state.last_window_end:

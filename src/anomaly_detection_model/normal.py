@@ -114,6 +114,13 @@ class NormalProfile:
             anomalous_learning_factor=float(data["anomalous_learning_factor"]),
         )
 
+    def raw_center(self, name: str) -> float | None:
+        """The fleet-wide normal of a feature in raw units (None when never seen in training)."""
+        feature = self.features.get(name)
+        if feature is None:
+            return None
+        return math.expm1(feature.center) if name in LOG_SCALED else feature.center
+
 
 def scale_floor(name: str) -> float:
     return SCALE_FLOOR.get(name, LOG_SCALE_FLOOR)
