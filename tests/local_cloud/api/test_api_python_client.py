@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,10 @@ from conftest import (
 from kubernetes import client, config, dynamic, watch
 from kubernetes.client.rest import ApiException
 
-from local_cloud.gke.store import NotFound
+from local_cloud.gke.api import ApiServer
+from local_cloud.gke.kubeconfig import write_kubeconfig
+from local_cloud.gke.rbac import Rbac
+from local_cloud.gke.store import NotFound, ObjectStore
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +221,40 @@ def test_every_served_object_validates_against_the_schemas(
     served = client.AppsV1Api(api).read_namespaced_deployment(web, "default")
     assert validate_served(api.sanitize_for_serialization(served)) == 1
     assert validate_everything(sim) > 10
+
+
+def test_least_privilege_over_https(tmp_path: Path) -> None:
+    """A service-account token bound to a namespaced Role, as the healing service will run."""
+    manifests = [
+        {"kind": "Role", "metadata": {"name": "healer", "namespace": "default"},
+         "rules": [{"apiGroups": ["apps"], "resources": ["deployments", "deployments/scale"], "verbs": ["get", "list", "patch"]},
+                   {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]},
+        {"kind": "RoleBinding", "metadata": {"name": "healer", "namespace": "default"},
+         "roleRef": {"kind": "Role", "name": "healer"},
+         "subjects": [{"kind": "ServiceAccount", "name": "healer", "namespace": "gke-heal"}]},
+    ]  # fmt: skip
+    rbac = Rbac.from_manifests(manifests, {"sa-token": "system:serviceaccount:gke-heal:healer"})
+    store = ObjectStore()
+    with ApiServer(store, rbac=rbac) as server:
+        web = deployment("web", replicas=1)
+        web["metadata"]["namespace"] = "default"
+        store.create("deployments", web)
+        config_file = write_kubeconfig(
+            tmp_path / "config", server.url, token="sa-token", ca_pem=server.ca_pem
+        )
+        api_client = config.new_client_from_config(config_file=str(config_file))
+        apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+        assert (
+            apps.patch_namespaced_deployment_scale(
+                "web", "default", {"spec": {"replicas": 2}}
+            ).spec.replicas
+            == 2
+        )
+        assert core.list_namespaced_pod("default").items == []
+        with pytest.raises(ApiException) as forbidden:
+            core.delete_namespaced_pod("web-1", "default")
+        assert forbidden.value.status == 403 and _error(forbidden)["reason"] == "Forbidden"
+        with pytest.raises(ApiException) as elsewhere:
+            core.list_namespaced_pod("kube-system")
+        assert elsewhere.value.status == 403
+        api_client.close()
