@@ -35,6 +35,7 @@ OOM_REASONS = ("OOMKilling", "OOMKilled")
 ROLLOUT_REASONS = ("ScalingReplicaSet",)
 UNSCHEDULABLE_REASONS = ("FailedScheduling",)
 UNHEALTHY_REASONS = ("Unhealthy",)
+NODE_DOWN_REASONS = ("NodeNotReady",)
 
 
 @dataclass(frozen=True)
@@ -128,14 +129,18 @@ def _last(recent: Sequence[FeatureRow], n: int) -> Sequence[FeatureRow]:
     return recent[-n:] if n > 0 else []
 
 
+def _node_down(r: FeatureRow) -> bool:
+    return (_value(r, "node_not_ready") or 0.0) >= 0.5 or bool(r.events(*NODE_DOWN_REASONS))
+
+
 def _node_failure(
     row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
 ) -> Pattern | None:
-    if (_value(row, "node_not_ready") or 0.0) < 0.5:
+    if not _node_down(row):
         return None
     run = 0
     for r in reversed(recent):
-        if (_value(r, "node_not_ready") or 0.0) < 0.5:
+        if not _node_down(r):
             break
         run += 1
     node = row.node or row.entity_id

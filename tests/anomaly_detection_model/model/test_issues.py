@@ -84,6 +84,14 @@ CASES = [
         "node-a",
     ),
     (
+        "NodeNotReady events before the status flips: node failure",
+        series(2, event_reasons={"NodeNotReady": 1}),
+        0.9,
+        "node_failure",
+        "critical",
+        "node-a",
+    ),
+    (
         "clear node failure on a weak anomaly: warning",
         series(3, node_not_ready=1),
         0.3,
