@@ -8,6 +8,7 @@ applied and no provider is downloaded.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,24 @@ TERRAFORM = REPO / "terraform"
 MODULES = TERRAFORM / "modules"
 EXAMPLE = TERRAFORM / "envs" / "example"
 DEPLOY = REPO / "deploy"
+
+
+def _shared_conftest() -> Any:
+    """tests/conftest.py, whose name this file shadows, for its missing-tool policy."""
+    spec = importlib.util.spec_from_file_location(
+        "tests_shared_conftest", REPO / "tests" / "conftest.py"
+    )
+    assert spec is not None and spec.loader is not None
+    shared = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shared)
+    return shared
+
+
+def missing_tool(name: str, reason: str) -> None:
+    """Skip, or fail where GKE_HEAL_REQUIRE_TOOLS=1 (CI), because `name` cannot be used."""
+    _shared_conftest().missing_tool(name, reason)
+
+
 MODULE_NAMES = (
     "telemetry",
     "pipeline",

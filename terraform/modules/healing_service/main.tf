@@ -135,6 +135,7 @@ resource "google_pubsub_topic" "dead_letter" {
   name                       = "${var.prefix}-alerts-dlq"
   labels                     = var.labels
   message_retention_duration = "604800s"
+  kms_key_name               = var.kms_key_name
 }
 
 resource "google_pubsub_subscription" "dead_letter" {

@@ -102,3 +102,9 @@ variable "push" {
   default  = {}
   nullable = false
 }
+
+variable "kms_key_name" {
+  description = "Cloud KMS key for the dead-letter topic; null uses Google-managed encryption."
+  type        = string
+  default     = null
+}

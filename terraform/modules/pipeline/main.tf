@@ -21,6 +21,7 @@ resource "google_project_iam_member" "dataflow" {
 }
 
 resource "google_storage_bucket" "staging" {
+  #checkov:skip=CKV_GCP_62:Staging holds Dataflow's temporary files (deleted after 7 days); Cloud Audit Logs record access.
   project                     = var.project_id
   name                        = "${var.prefix}-${var.project_id}-dataflow"
   location                    = var.region
