@@ -36,14 +36,21 @@ class LabelledLines:
 
 
 def read_labelled(
-    path: Path, label_column: str = "Label", content_column: str = "Content"
+    path: Path,
+    label_column: str = "Label",
+    content_column: str = "Content",
+    *,
+    require_labels: bool = True,
 ) -> LabelledLines:
+    """Lines of a labelled CSV; without `require_labels`, a file with no label column reads
+    as all-normal (for parser accuracy on Loghub files that label templates only)."""
     if not path.is_file():
         raise LogDataError(f"--data: {path} is not a file")
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
-        for column in (label_column, content_column):
+        needed = (label_column, content_column) if require_labels else (content_column,)
+        for column in needed:
             if column not in columns:
                 raise LogDataError(f"--data: column {column!r} missing (found {columns})")
         rows = list(reader)
@@ -52,7 +59,7 @@ def read_labelled(
     template_column = next((c for c in ("EventId", "EventTemplate") if c in columns), None)
     return LabelledLines(
         contents=[r[content_column] or "" for r in rows],
-        labels=np.array([(r[label_column] or "-").strip() != "-" for r in rows]),
+        labels=np.array([(r.get(label_column) or "-").strip() != "-" for r in rows]),
         templates=[r[template_column] for r in rows] if template_column else None,
     )
 
