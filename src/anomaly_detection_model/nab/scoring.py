@@ -221,5 +221,10 @@ def normalised(raw: float, null: float, perfect: float) -> float:
 
 
 def perfect_score(sweeps: Sequence[FileSweep], profile: CostProfile) -> float:
-    """A detector that fires on the first row of every scored window earns tpWeight each."""
+    """A detector that fires on the first row of every scored window earns tpWeight each.
+
+    NAB counts every labelled window here, scored or not; a window lying wholly inside the
+    probationary period can be neither caught nor missed, so it is left out of both the
+    perfect and the null score (no such window exists in NAB's corpus, where the two agree).
+    """
     return profile.tp_weight * sum(len(s.scored_windows) for s in sweeps)

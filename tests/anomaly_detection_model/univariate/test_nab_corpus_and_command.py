@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -129,3 +130,27 @@ def test_evaluate_nab_reports_a_missing_labels_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "labels file not found" in result.output
+
+
+def test_written_results_rescore_to_the_same_numbers(tmp_path: Path) -> None:
+    from anomaly_detection_model.detectors.univariate import RecordDetector
+    from anomaly_detection_model.nab.evaluation import run_detector, score_corpus
+    from anomaly_detection_model.nab.results import write_results
+    from anomaly_detection_model.nab.scoring import NAB_PROFILES
+
+    data, labels = write_corpus(tmp_path)
+    files = load_corpus(data, labels)
+    scores = run_detector(files, RecordDetector)
+    write_results(tmp_path / "out", "univariate", files, scores)
+    reread = {}
+    for nab_file in files:
+        with (
+            tmp_path / "out" / nab_file.category / f"univariate_{nab_file.name}"
+        ).open() as handle:
+            reread[nab_file.key] = np.array(
+                [float(r["anomaly_score"]) for r in csv.DictReader(handle)]
+            )
+    first = score_corpus("u", files, scores, NAB_PROFILES, 0.5).as_dict()
+    again = score_corpus("u", files, reread, NAB_PROFILES, 0.5).as_dict()
+    assert first == again
+    assert first["optimised"]["standard"]["total"]["tp"] == 2
