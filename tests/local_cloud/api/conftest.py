@@ -4,51 +4,27 @@ Real: the HTTP server on a random loopback port, the `ObjectStore`, kubectl bina
 pinned PyPI one and the machine's dispatcher), the official Python client, kubernetes-validate.
 Fake: only the cluster behind the API (`api_fake_cluster.FakeCluster`), a tiny reconcile loop
 plus a `ClusterRuntime` with known logs and usage, at our own boundary (the runtime protocol).
+Shared helpers live in `api_conformance.py`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sysconfig
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import kubernetes_validate
 import pytest
+from api_conformance import KubectlRun, Simulated, missing_tool
 from api_fake_cluster import FakeCluster
 
 from local_cloud.gke.api import ApiServer
 from local_cloud.gke.kubeconfig import write_kubeconfig
 from local_cloud.gke.store import ObjectStore
-
-SCHEMA_VERSION = "1.32"
-
-
-@dataclass
-class Simulated:
-    """A running API server over a fake cluster, with a kubeconfig and an HTTP client."""
-
-    store: ObjectStore
-    cluster: FakeCluster
-    server: ApiServer
-    url: str
-    kubeconfig: Path
-    http: httpx.Client
-    served: list[dict[str, Any]]
-
-    def get_json(self, path: str, **params: str) -> Any:
-        response = self.http.get(path, params=params)
-        response.raise_for_status()
-        body = response.json()
-        self.served.append(body)
-        return body
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +40,6 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulated]:
         yield Simulated(store, cluster, server, url, kubeconfig, http, [])
     cluster.stop()
     server.stop()
-
-
-def missing_tool(name: str, reason: str) -> None:
-    """As `require_tool` in tests/conftest.py: skip, or fail where GKE_HEAL_REQUIRE_TOOLS=1."""
-    message = f"{name} is not available: {reason}"
-    if os.environ.get("GKE_HEAL_REQUIRE_TOOLS") == "1":
-        pytest.fail(f"GKE_HEAL_REQUIRE_TOOLS=1 and {message}")
-    pytest.skip(message)
 
 
 def kubectl_binaries() -> list[Any]:
@@ -94,9 +62,6 @@ def kubectl_path(request: pytest.FixtureRequest) -> str:
         missing_tool("kubectl", "not found on PATH")
     assert machine is not None
     return machine
-
-
-KubectlRun = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="module")
@@ -130,91 +95,3 @@ def kubectl(
     run.env = env  # type: ignore[attr-defined]
     run.path = kubectl_path  # type: ignore[attr-defined]
     return run
-
-
-def validate_served(obj: dict[str, Any]) -> int:
-    """Validate an object, or each item of a list, against the Kubernetes schemas; count them."""
-    if obj.get("kind", "").endswith("List") and "items" in obj:
-        for item in obj["items"]:
-            item = {"apiVersion": obj["apiVersion"], "kind": obj["kind"][:-4], **item}
-            kubernetes_validate.validate(item, SCHEMA_VERSION, strict=True)
-        return len(obj["items"])
-    if (
-        obj.get("kind") in ("Status", "Table", "Scale", "PodMetrics", "NodeMetrics")
-        or "kind" not in obj
-    ):
-        return 0
-    kubernetes_validate.validate(obj, SCHEMA_VERSION, strict=True)
-    return 1
-
-
-STORED_PATHS = (
-    "/api/v1/namespaces",
-    "/api/v1/nodes",
-    "/api/v1/pods",
-    "/api/v1/services",
-    "/api/v1/events",
-    "/api/v1/configmaps",
-    "/apis/apps/v1/deployments",
-    "/apis/apps/v1/replicasets",
-    "/apis/policy/v1/poddisruptionbudgets",
-    "/apis/autoscaling/v2/horizontalpodautoscalers",
-)
-
-
-def validate_everything(sim: Simulated) -> int:
-    """Schema-validate every object the server serves now plus every response kept in `served`."""
-    count = sum(validate_served(sim.get_json(path)) for path in STORED_PATHS)
-    return count + sum(validate_served(obj) for obj in sim.served)
-
-
-def deployment(name: str, replicas: int = 2, image: str = "nginx:1.27") -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": {"app": name}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [
-                        {
-                            "name": name,
-                            "image": image,
-                            "ports": [{"containerPort": 8080, "name": "http"}],
-                            "env": [{"name": "MODE", "value": "test"}],
-                            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
-                        }
-                    ]
-                },
-            },
-        },
-    }
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll `condition` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def running_pods(store: ObjectStore, app: str, namespace: str = "default") -> list[dict[str, Any]]:
-    pods, _ = store.list(
-        "pods", namespace, lambda p: p["metadata"].get("labels", {}).get("app") == app
-    )
-    return [
-        p
-        for p in pods
-        if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")
-    ]

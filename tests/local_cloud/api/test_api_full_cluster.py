@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import STORED_PATHS, missing_tool, validate_served, wait_for
+from api_conformance import STORED_PATHS, missing_tool, validate_served, wait_for
 
 from local_cloud.clock import ScaledClock
 from local_cloud.gke.api import ApiServer

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Simulated, missing_tool
+from api_conformance import Simulated, missing_tool
 
 from local_cloud.gke.api import ApiServer
 from local_cloud.gke.api.tables import table

@@ -9,7 +9,14 @@ import time
 from typing import Any
 
 import pytest
-from conftest import KubectlRun, Simulated, deployment, running_pods, validate_everything, wait_for
+from api_conformance import (
+    KubectlRun,
+    Simulated,
+    deployment,
+    running_pods,
+    validate_everything,
+    wait_for,
+)
 
 from local_cloud.gke.store import NotFound
 

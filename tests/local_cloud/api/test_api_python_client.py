@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
+from api_conformance import (
     Simulated,
     deployment,
     running_pods,
