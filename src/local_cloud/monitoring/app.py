@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -41,6 +42,32 @@ def _series_json(series: Series) -> dict[str, Any]:
     }
 
 
+_TERM = re.compile(r'^\s*(metric|resource)\.(type|labels?\.[A-Za-z0-9_]+)\s*=\s*"([^"]*)"\s*$')
+
+
+def parse_filter(text: str) -> dict[str, str]:
+    """The subset of the Monitoring filter language the local tools use: `a = "b" AND ...`."""
+    wanted: dict[str, str] = {}
+    for term in filter(None, (t.strip() for t in re.split(r"\s+AND\s+", text.strip()))):
+        match = _TERM.match(term)
+        if match is None:
+            raise ValueError(
+                f"unsupported term {term!r} (use metric.type, resource.type, *.labels.K)"
+            )
+        kind, key, value = match.groups()
+        key = re.sub(r"^labels?\.", "labels.", key)
+        wanted[f"{kind}.{key}"] = value
+    return wanted
+
+
+def _matches(series: Series, wanted: dict[str, str]) -> bool:
+    first = series.latest or series.first
+    actual = {"metric.type": first.metric_type, "resource.type": first.resource_type}
+    actual |= {f"metric.labels.{k}": v for k, v in first.metric_labels.items()}
+    actual |= {f"resource.labels.{k}": v for k, v in first.resource_labels.items()}
+    return all(actual.get(k) == v for k, v in wanted.items())
+
+
 def create_app(monitoring: Monitoring) -> FastAPI:
     """A fresh app over `monitoring`; evaluation is driven by the caller (`tick`/`run`)."""
     app = FastAPI(title="local_cloud.monitoring", version="1")
@@ -74,9 +101,14 @@ def create_app(monitoring: Monitoring) -> FastAPI:
 
     @app.get("/v3/projects/{project}/timeSeries")
     def list_time_series(
-        project: str, metric_type: str | None = Query(default=None, alias="metric.type")
+        project: str, filter: str = Query(default="", description='e.g. metric.type = "T"')
     ) -> dict[str, Any]:
-        return {"timeSeries": [_series_json(s) for s in monitoring.store.series(metric_type)]}
+        try:
+            wanted = parse_filter(filter)
+        except ValueError as exc:
+            raise HTTPException(400, f"filter: {exc}") from None
+        found = monitoring.store.series(wanted.get("metric.type"))
+        return {"timeSeries": [_series_json(s) for s in found if _matches(s, wanted)]}
 
     @app.get("/v3/projects/{project}/alertPolicies")
     def list_alert_policies(project: str) -> dict[str, Any]:

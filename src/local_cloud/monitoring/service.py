@@ -95,3 +95,8 @@ class Monitoring:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def close(self) -> None:
+        """Stop the loop and release the delivery HTTP client."""
+        self.stop()
+        self.dispatcher.client.close()

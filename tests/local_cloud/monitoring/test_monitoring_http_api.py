@@ -47,8 +47,17 @@ def test_written_series_open_an_incident_listed_over_http(
         )
         assert reply.status_code == 200, reply.text
         assert reply.json() == {}
-    listed = client.get("/v3/projects/p/timeSeries", params={"metric.type": ANOMALY}).json()
+    listed = client.get(
+        "/v3/projects/p/timeSeries",
+        params={"filter": f'metric.type = "{ANOMALY}" AND metric.labels.issue = "memory_leak"'},
+    ).json()
     assert len(listed["timeSeries"][0]["points"]) == 4
+    other = client.get(
+        "/v3/projects/p/timeSeries", params={"filter": 'metric.labels.issue = "crash_loop"'}
+    )
+    assert other.json() == {"timeSeries": []}
+    bad = client.get("/v3/projects/p/timeSeries", params={"filter": "metric.type > 3"})
+    assert bad.status_code == 400 and "unsupported term" in bad.text
     clock.advance(240)
     monitoring.tick()
     incidents = client.get("/incidents", params={"state": "open"}).json()
