@@ -11,6 +11,7 @@ import subprocess
 import sysconfig
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -352,6 +353,18 @@ def test_logs_follow(sim: Simulated) -> None:
     assert limited.text == "fir" and limited.headers["content-type"] == "text/plain"
     missing = sim.http.post(f"{pods}/ghost/eviction", json={"metadata": {"name": "ghost"}})
     assert missing.status_code == 404
+
+
+def test_chunked_request_bodies(sim: Simulated) -> None:
+    def body() -> Iterator[bytes]:
+        yield b'{"metadata":{"name":"chunky"},'
+        yield b'"data":{"a":"b"}}'
+
+    created = sim.http.post(CM, content=body(), headers={"Content-Type": "application/json"})
+    assert created.request.headers["transfer-encoding"] == "chunked"
+    assert created.status_code == 201 and sim.store.get("configmaps", "default", "chunky")[
+        "data"
+    ] == {"a": "b"}
 
 
 def test_protobuf_bodies_are_refused_with_a_way_out(sim: Simulated) -> None:
