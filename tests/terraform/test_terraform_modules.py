@@ -30,8 +30,6 @@ SERVICE_ACCOUNT_PATHS: dict[str, tuple[tuple[str | int, ...], ...]] = {
 }
 # Attributes that name the resource itself.
 NAME_ATTRIBUTES = ("name", "account_id", "secret_id", "dataset_id", "repository_id", "display_name")
-# Names Google fixes: Vertex AI's metadata store must be called "default".
-FIXED_NAMES = {("google_vertex_ai_metadata_store", "default")}
 
 
 def _dig(body: Any, path: tuple[str | int, ...]) -> Any:
@@ -139,8 +137,6 @@ def test_names_use_the_prefix(modules: dict[str, Module], name: str) -> None:
         if metadata_name is not None:
             attributes["metadata.name"] = metadata_name
         for attribute, value in attributes.items():
-            if (resource.type, unquote(str(value))) in FIXED_NAMES:
-                continue
             assert _mentions_prefix(module, resource, str(value)), (
                 f"{name}: {resource.address}.{attribute} = {value} does not use var.prefix"
             )

@@ -91,19 +91,6 @@ resource "google_artifact_registry_repository_iam_member" "training" {
   member     = google_service_account.training.member
 }
 
-resource "google_vertex_ai_metadata_store" "default" {
-  project     = var.project_id
-  name        = "default"
-  region      = var.region
-  description = "Vertex ML Metadata for gke-heal pipeline runs."
-  dynamic "encryption_spec" {
-    for_each = var.kms_key_name == null ? [] : [var.kms_key_name]
-    content {
-      kms_key_name = encryption_spec.value
-    }
-  }
-}
-
 # Retraining: Cloud Scheduler starts a Vertex AI pipeline run of the compiled KFP spec.
 resource "google_service_account" "scheduler" {
   project      = var.project_id
