@@ -7,6 +7,7 @@ test is skipped with the reason, or fails where tools are required (CI).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -37,6 +38,20 @@ def _stamp() -> str:
 def checkov() -> Iterator[Path]:
     binary = SCAN_VENV / "bin" / "checkov"
     stamp = SCAN_VENV / f".installed-{_stamp()}"
+    # Parallel workers (pytest -n) must not build the environment twice at once.
+    lock = (REPO / ".venv-scan.lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        _install(stamp)
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+    if not binary.exists():
+        missing_tool("checkov", f"{binary} missing after install")
+    yield binary
+
+
+def _install(stamp: Path) -> None:
     if not stamp.exists():
         started = time.monotonic()
         for command in (
@@ -53,9 +68,6 @@ def checkov() -> Iterator[Path]:
                     "checkov", f"cannot install {REQUIREMENTS.name}: {result.stderr[-800:]}"
                 )
         stamp.write_text(f"installed in {time.monotonic() - started:.0f} s\n")
-    if not binary.exists():
-        missing_tool("checkov", f"{binary} missing after install")
-    yield binary
 
 
 def _scan(checkov: Path, target: Path, frameworks: list[str]) -> list[dict[str, Any]]:
