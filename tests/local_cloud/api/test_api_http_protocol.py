@@ -355,6 +355,21 @@ def test_logs_follow(sim: Simulated) -> None:
     assert missing.status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("mode", "code"), [("Strict", 400), ("Warn", 201), ("Ignore", 201), ("", 201)]
+)
+def test_field_validation_modes(sim: Simulated, mode: str, code: int) -> None:
+    name = f"fv-{mode.lower() or 'default'}"
+    params = {"fieldValidation": mode} if mode else {}
+    response = sim.http.post(CM, params=params, json={**_cm(name), "extra": 1})
+    assert response.status_code == code
+    if code == 400:
+        assert response.json()["message"] == 'strict decoding error: unknown field "extra"'
+        return
+    assert "extra" not in sim.store.get("configmaps", "default", name)  # dropped, as a decoder does
+    assert ("unknown field" in response.headers.get("warning", "")) is (mode != "Ignore")
+
+
 def test_chunked_request_bodies(sim: Simulated) -> None:
     def body() -> Iterator[bytes]:
         yield b'{"metadata":{"name":"chunky"},'
@@ -400,6 +415,7 @@ def test_rbac_tokens_and_rules(tmp_path: Path) -> None:
             functools.partial(f, verify=ssl.create_default_context(cafile=ca))
             for f in (httpx.get, httpx.delete, httpx.patch, httpx.post)
         )
+        assert httpx_get(f"{server.url}/version").status_code == 200  # public, like a real server
         anonymous = httpx_get(f"{server.url}/api/v1/pods")
         assert anonymous.status_code == 401 and anonymous.json()["reason"] == "Unauthorized"
         alice = {"Authorization": "Bearer reader"}

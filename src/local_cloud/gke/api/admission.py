@@ -246,6 +246,16 @@ def _semantic_causes(resource: ResourceType, obj: Obj) -> list[tuple[str, str, s
     return causes
 
 
+def _prune(obj: Any, path: tuple[str | int, ...]) -> None:
+    for part in path[:-1]:
+        try:
+            obj = obj[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(obj, dict) and path:
+        obj.pop(path[-1], None)
+
+
 def validate(resource: ResourceType, obj: Obj, field_validation: str) -> list[str]:
     """Raise 400/422 for an invalid object; return warnings (unknown fields under Warn)."""
     problems = schemas.problems(obj)
@@ -254,6 +264,8 @@ def validate(resource: ResourceType, obj: Obj, field_validation: str) -> list[st
     mode = (field_validation or "Warn").capitalize()
     if unknown and mode == "Strict":
         raise bad_request("strict decoding error: " + ", ".join(p.message for p in unknown))
+    for problem in unknown:  # Warn and Ignore drop unknown fields, as a real decoder does
+        _prune(obj, problem.path)
     causes = [(p.reason, p.field, p.message) for p in problems if not p.unknown]
     causes += _semantic_causes(resource, obj)
     if causes:

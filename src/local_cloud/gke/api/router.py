@@ -27,6 +27,8 @@ from local_cloud.gke.store import ObjectStore, StoreError
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 
+# What a real server shows even to anonymous callers (system:public-info-viewer).
+_PUBLIC = {"/healthz", "/livez", "/readyz", "/version"}
 _VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
@@ -71,7 +73,7 @@ class ApiRouter:
 
     # -- security ------------------------------------------------------------------------
     def _authenticate(self, request: Request) -> None:
-        if self.rbac is None:
+        if self.rbac is None or request.path in _PUBLIC:
             return
         auth = request.headers.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else None

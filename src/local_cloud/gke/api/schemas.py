@@ -28,6 +28,7 @@ class FieldProblem:
     field: str
     message: str
     reason: str
+    path: tuple[str | int, ...] = ()  # where the field is, for pruning unknown fields
 
 
 _load_lock = threading.Lock()
@@ -128,8 +129,9 @@ def problems(obj: Obj) -> list[FieldProblem]:
             instance = error.instance if isinstance(error.instance, dict) else {}
             for extra in sorted(set(instance) - known):
                 field = f"{where}.{extra}" if where else extra
+                path = (*error.absolute_path, extra)
                 found.append(
-                    FieldProblem(True, field, f'unknown field "{field}"', "FieldValueInvalid")
+                    FieldProblem(True, field, f'unknown field "{field}"', "FieldValueInvalid", path)
                 )
         elif error.validator == "required":
             missing = str(error.message).split("'")[1] if "'" in error.message else ""
