@@ -22,6 +22,9 @@ locals {
     CHATOPS_NOTIFY_AUDIENCE        = local.url
     CHATOPS_NOTIFY_SERVICE_ACCOUNT = var.healing_service.service_account
     CHATOPS_SLACK_CHANNEL          = var.chat.slack_channel
+    CHATOPS_PUBLIC_URL             = local.url
+    # Cloud Run's only writable place; the state is per instance (see service.max_instances).
+    CHATOPS_DB_PATH = "/tmp/chatops.sqlite3"
   }, var.service.env)
 }
 

@@ -56,8 +56,9 @@ variable "public_callbacks" {
 variable "service" {
   description = "Cloud Run settings and extra CHATOPS_* environment variables."
   type = object({
-    min_instances       = optional(number, 0)
-    max_instances       = optional(number, 2)
+    min_instances = optional(number, 0)
+    # One instance: threads, outbox and dedupe live in the instance's SQLite file.
+    max_instances       = optional(number, 1)
     cpu                 = optional(string, "1")
     memory              = optional(string, "512Mi")
     deletion_protection = optional(bool, true)

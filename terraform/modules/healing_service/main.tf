@@ -18,6 +18,7 @@ locals {
     HEAL_PUSH_AUDIENCE        = local.url
     HEAL_PUSH_SERVICE_ACCOUNT = google_service_account.push.email
     HEAL_CHATOPS_URL          = coalesce(var.chatops_url, "")
+    HEAL_PUBLIC_URL           = local.url
   }, var.service.env)
 }
 
