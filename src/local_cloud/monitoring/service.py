@@ -49,6 +49,10 @@ class Monitoring:
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
+    def add_channel(self, channel: NotificationChannel) -> None:
+        """Attach a channel once its endpoint is known (e.g. after the healing service starts)."""
+        self.dispatcher.channels.append(channel)
+
     def write(self, raw_series: list[Any]) -> list[TimeSeriesError]:
         """Validate and store REST `TimeSeries` dicts; return the errors of rejected ones."""
         accepted: list[TimeSeries] = []
