@@ -51,9 +51,10 @@ class TelemetryAgent:
         self.rng = random.Random(seed)
         self._ids = itertools.count(1)
         self._prefix = f"{seed & 0xFFFF:04x}"
-        self._pod_meta: dict[
-            str, tuple[Obj, Obj, Obj]
-        ] = {}  # uid -> metadata, log labels, pod resource
+        # pod uid -> (metric metadata, log labels, k8s_pod resource)
+        self._pod_meta: dict[str, tuple[Obj, Obj, Obj]] = {}
+        self._resources: dict[tuple[str, str], Obj] = {}  # (pod uid, container) -> resource
+        self._stamps: dict[float, str] = {}  # container start time -> RFC 3339
 
     def _meta(self, state: PodState) -> tuple[Obj, Obj, Obj]:
         cached = self._pod_meta.get(state.uid)
@@ -74,7 +75,25 @@ class TelemetryAgent:
         return cached
 
     def forget(self, uid: str) -> None:
-        self._pod_meta.pop(uid, None)
+        meta = self._pod_meta.pop(uid, None)
+        if meta is not None:
+            for key in [k for k in self._resources if k[0] == uid]:
+                del self._resources[key]
+
+    def _resource(self, state: PodState, container: str) -> Obj:
+        found = self._resources.get((state.uid, container))
+        if found is None:
+            found = self.identity.container(state.namespace, state.name, container)
+            self._resources[(state.uid, container)] = found
+        return found
+
+    def _stamp(self, ts: float) -> str:
+        found = self._stamps.get(ts)
+        if found is None:
+            if len(self._stamps) > 50_000:
+                self._stamps.clear()
+            found = self._stamps[ts] = rfc3339(ts)
+        return found
 
     def collect(
         self,
@@ -117,13 +136,13 @@ class TelemetryAgent:
              out: Collected) -> dict[str, Usage]:  # fmt: skip
         metadata, _, pod_resource = self._meta(state)
         usage: dict[str, Usage] = {}
-        started = rfc3339(state.admitted_at)
+        started = self._stamp(state.admitted_at)
         rx = tx = 0.0
         m = out.metrics
         for c in state.containers:
             if c.instance == 0:
                 continue
-            resource = self.identity.container(state.namespace, state.name, c.name)
+            resource = self._resource(state, c.name)
             m.append(cumulative(K + "container/restart_count", resource, c.restart_count, started, end,
                                 double=False, metadata=metadata))  # fmt: skip
             if c.cpu_limit:
@@ -148,7 +167,7 @@ class TelemetryAgent:
             rx += s.rps * elapsed * REQUEST_BYTES
             tx += s.rps * elapsed * RESPONSE_BYTES
             usage[c.name] = Usage(s.cpu_cores, s.memory_bytes)
-            since = rfc3339(c.started_at)
+            since = self._stamp(c.started_at)
             m.append(cumulative(K + "container/cpu/core_usage_time", resource, c.cpu_seconds, since, end,
                                 double=True, metadata=metadata))  # fmt: skip
             m.append(gauge(K + "container/memory/used_bytes", resource, s.memory_bytes, end,
@@ -212,7 +231,7 @@ class TelemetryAgent:
         for c in state.containers:
             if not c.unshipped:
                 continue
-            resource = self.identity.container(state.namespace, state.name, c.name)
+            resource = self._resource(state, c.name)
             for w in c.unshipped:
                 severity = (
                     w.severity if w.structured else ("ERROR" if w.stream == "stderr" else "INFO")

@@ -147,11 +147,24 @@ def cumulative(metric: str, resource: Obj, value: float, start: str, end: str, *
     return _series(metric, resource, value, end, start, "CUMULATIVE", double, labels, metadata)
 
 
+_UNLABELLED: dict[str, Obj] = {}
+
+
+def _metric(metric: str, labels: Obj | None) -> Obj:
+    """The `metric` part; shared between all unlabelled series of one type."""
+    if labels:
+        return {"type": metric, "labels": labels}
+    found = _UNLABELLED.get(metric)
+    if found is None:
+        found = _UNLABELLED[metric] = {"type": metric, "labels": {}}
+    return found
+
+
 def _series(metric: str, resource: Obj, value: float, end: str, start: str | None, kind: str,
             double: bool, labels: Obj | None, metadata: Obj | None) -> Obj:  # fmt: skip
     interval = {"startTime": start, "endTime": end} if start else {"endTime": end}
     series: Obj = {
-        "metric": {"type": metric, "labels": labels or {}},
+        "metric": _metric(metric, labels),
         "resource": resource,
         "metricKind": kind,
         "valueType": "DOUBLE" if double else "INT64",

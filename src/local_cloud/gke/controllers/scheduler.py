@@ -49,6 +49,16 @@ def _untolerated(pod: Obj, node: Obj) -> Obj | None:
 class Scheduler:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._requests: dict[str, tuple[float, int]] = {}  # pod uid -> requests (immutable)
+
+    def _requests_of(self, pod: Obj) -> tuple[float, int]:
+        uid = pod["metadata"].get("uid", "")
+        found = self._requests.get(uid)
+        if found is None:
+            if len(self._requests) > 200_000:
+                self._requests.clear()
+            found = self._requests[uid] = pod_requests(pod)
+        return found
 
     def schedule_pending(self) -> int:
         """Try every pending unbound pod once; returns how many are still unschedulable."""
@@ -70,12 +80,18 @@ class Scheduler:
             for pod in ctx.view.pods_on(name):
                 if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                     continue
-                c, m = pod_requests(pod)
+                c, m = self._requests_of(pod)
                 cpu, mem = cpu + c, mem + m
                 ref = controller_of(pod)
                 if ref:
                     counter[ref["uid"]] += 1
-            used[name] = [cpu, mem]
+            allocatable = node.get("status", {}).get("allocatable") or {}
+            used[name] = [
+                cpu,
+                mem,
+                cpu_cores(allocatable.get("cpu")),
+                memory_bytes(allocatable.get("memory")),
+            ]
             owners[name] = counter
         failed = 0
         for pod in sorted(pending, key=lambda p: p["metadata"].get("creationTimestamp", "")):
@@ -85,7 +101,7 @@ class Scheduler:
 
     def _place(self, pod: Obj, nodes: list[Obj], used: dict[str, list[float]],
                owners: dict[str, Counter[str]]) -> bool:  # fmt: skip
-        cpu, mem = pod_requests(pod)
+        cpu, mem = self._requests_of(pod)
         selector = pod.get("spec", {}).get("nodeSelector") or {}
         reasons: Counter[str] = Counter()
         fits: list[tuple[float, str]] = []
@@ -104,9 +120,8 @@ class Scheduler:
             if any(labels.get(k) != v for k, v in selector.items()):
                 reasons["node(s) didn't match Pod's node affinity/selector"] += 1
                 continue
-            allocatable = node.get("status", {}).get("allocatable") or {}
-            free_cpu = cpu_cores(allocatable.get("cpu")) - used[name][0]
-            free_mem = memory_bytes(allocatable.get("memory")) - used[name][1]
+            free_cpu = used[name][2] - used[name][0]
+            free_mem = used[name][3] - used[name][1]
             short = False
             if cpu > free_cpu + 1e-9:
                 reasons["Insufficient cpu"] += 1
@@ -116,8 +131,8 @@ class Scheduler:
                 short = True
             if short:
                 continue
-            total_cpu = max(cpu_cores(allocatable.get("cpu")), 1e-9)
-            total_mem = max(memory_bytes(allocatable.get("memory")), 1)
+            total_cpu = max(used[name][2], 1e-9)
+            total_mem = max(used[name][3], 1.0)
             share = ((used[name][0] + cpu) / total_cpu + (used[name][1] + mem) / total_mem) / 2
             spread = owners[name][ref["uid"]] if ref else 0
             fits.append((share + 0.25 * spread, name))
