@@ -146,8 +146,11 @@ class Incident:
         labels = ", ".join(f"{k}={v}" for k, v in sorted(series.metric_labels.items()))
         subject = f"Anomaly score for {resource_display_name} with metric labels {{{labels}}}"
         if self.state == "open":
+            side = (
+                "above" if self.policy.comparison in ("COMPARISON_GT", "COMPARISON_GE") else "below"
+            )
             return (
-                f"{subject} is above the threshold of {self.policy.threshold:g} "
+                f"{subject} is {side} the threshold of {self.policy.threshold:g} "
                 f"with a value of {self.observed_value:.3f}."
             )
         return f"{subject} returned to normal with a value of {self.observed_value:.3f}."
