@@ -6,7 +6,12 @@
 The scorer keeps per-entity state between calls (streaming): each row is scored against what
 its entity's earlier rows taught, then learnt, so it never looks ahead. Rows of one call are
 processed in the order given. A malformed row raises `FeatureRowError` naming the row index
-and field, before any state changes.
+and field, before any state changes. An empty registry raises `RegistryError` (a LookupError):
+fall back to `Scorer.untrained()`, which learns each entity's normal from its first windows.
+
+`LogTemplateParser` (Drain) is re-exported here for the pipeline's `log_templates` and
+`new_log_templates` features: `group = parser.add(line)`; `group.group_id` is the template id
+(stable for the parser's lifetime), and `group.size == 1` right after `add` means a new template.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from anomaly_detection_model.features import FeatureRow, FeatureRowError
+from anomaly_detection_model.logs.drain import Drain as LogTemplateParser
 from anomaly_detection_model.model import EntityModel, EntityState, top_deviations
-from anomaly_detection_model.registry import LATEST, Registry
+from anomaly_detection_model.registry import LATEST, Registry, RegistryError
 
-__all__ = ["FeatureRowError", "Scorer", "Verdict"]
+__all__ = ["FeatureRowError", "LogTemplateParser", "RegistryError", "Scorer", "Verdict"]
 
 Verdict = dict[str, Any]
 
