@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gke_heal.commands import chaos, cluster, config_cmd, demo, evaluate, train
+from gke_heal.commands import chaos, cluster, config_cmd, demo, evaluate, train, up
 
 
 def register_all(app: typer.Typer) -> None:
@@ -15,3 +15,4 @@ def register_all(app: typer.Typer) -> None:
     app.add_typer(evaluate.app, name="evaluate", help="Evaluate detectors on labelled data.")
     app.add_typer(train.app, name="train", help="Train and register the anomaly model.")
     demo.register(app)
+    up.register(app)
