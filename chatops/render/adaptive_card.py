@@ -61,7 +61,6 @@ def _incident_parts(
             size="Medium",
             weight="Bolder",
             color="Attention" if view.attention else "Default",
-            style="heading",
         ),
         {
             "type": "FactSet",

@@ -122,7 +122,7 @@ def incident_blocks(view: IncidentView) -> list[Block]:
 def incident_message(view: IncidentView) -> dict[str, Any]:
     """`text` (notification fallback) and `blocks` of an incident message."""
     return {
-        "text": lim.truncate(view.fallback, lim.SLACK_FALLBACK_TEXT, view.full_text_link),
+        "text": lim.truncate(escape(view.fallback), lim.SLACK_FALLBACK_TEXT, view.full_text_link),
         "blocks": incident_blocks(view),
     }
 
@@ -135,7 +135,7 @@ def timeline_reply(view: IncidentView) -> dict[str, Any]:
     elif view.summary:
         line += f"\n{escape(view.summary)}"
     return {
-        "text": lim.truncate(view.fallback, lim.SLACK_FALLBACK_TEXT, view.full_text_link),
+        "text": lim.truncate(escape(view.fallback), lim.SLACK_FALLBACK_TEXT, view.full_text_link),
         "blocks": [_section(line, view.full_text_link)],
     }
 
