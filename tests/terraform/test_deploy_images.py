@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DEPLOY, EXAMPLE, Module, env_names, unquote
+from terraform_layout import DEPLOY, EXAMPLE, Module, env_names, unquote
 
 # Image name -> (Dockerfile folder, the entry point the image must run, Terraform module running it).
 # Entry points of images built by other units are only required to exist (None).

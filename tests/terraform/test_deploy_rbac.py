@@ -6,7 +6,7 @@ from typing import Any
 
 import kubernetes_validate
 import yaml
-from conftest import DEPLOY, Module, unquote
+from terraform_layout import DEPLOY, Module, unquote
 
 SCHEMA_VERSION = "1.32"
 # What the action catalogue and diagnosis need (issue 7 / the healing service's catalogue).

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEPLOY, REPO, TERRAFORM, missing_tool
+from terraform_layout import DEPLOY, REPO, TERRAFORM, missing_tool
 
 SCAN_VENV = REPO / ".venv-scan"
 REQUIREMENTS = REPO / "requirements" / "scan.txt"

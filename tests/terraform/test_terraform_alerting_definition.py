@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MODULES, Module
+from terraform_layout import MODULES, Module
 
 from local_cloud.monitoring.policies import AlertPolicy, default_policies_path, load_policies
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 
-from conftest import REPO
+from terraform_layout import REPO
 
 
 def test_terraform_fmt_check(require_tool: Callable[[str], str]) -> None:

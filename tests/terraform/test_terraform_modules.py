@@ -13,7 +13,7 @@ from typing import Any
 
 import hcl2
 import pytest
-from conftest import EXAMPLE, MODULE_NAMES, MODULES, Module, Resource, unquote
+from terraform_layout import EXAMPLE, MODULE_NAMES, MODULES, Module, Resource, unquote
 
 STANDARD_FILES = ("README.md", "main.tf", "variables.tf", "outputs.tf", "versions.tf")
 

@@ -10,35 +10,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from monitoring_fixtures import ANOMALY, Received, Receiver, SeriesFactory
 
 from local_cloud.clock import ManualClock, rfc3339
-
-ANOMALY = "custom.googleapis.com/anomaly/score"
-
-
-@dataclass
-class Received:
-    """One request a receiver got."""
-
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class Receiver:
-    """A loopback HTTP server that records requests and fails the first `fail_next` of them."""
-
-    url: str
-    requests: list[Received] = field(default_factory=list)
-    fail_next: int = 0
-    fail_status: int = 503
 
 
 @pytest.fixture
@@ -73,9 +52,6 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
-
-
-SeriesFactory = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from conftest import Receiver, SeriesFactory
+from monitoring_fixtures import Receiver, SeriesFactory
 
 from local_cloud.clock import ScaledClock
 from local_cloud.monitoring import Monitoring, WebhookChannel

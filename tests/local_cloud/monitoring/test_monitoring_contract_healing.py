@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SeriesFactory
+from monitoring_fixtures import SeriesFactory
 
 from local_cloud.clock import ManualClock, rfc3339
 from local_cloud.monitoring import Monitoring, PubSubPushChannel, load_policies

@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import Receiver, SeriesFactory
+from monitoring_fixtures import Receiver, SeriesFactory
 from pydantic import SecretStr
 
 from local_cloud.clock import ManualClock

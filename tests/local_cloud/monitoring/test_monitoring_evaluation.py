@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import SeriesFactory
+from monitoring_fixtures import SeriesFactory
 
 from local_cloud.clock import ManualClock
 from local_cloud.monitoring import Monitoring, load_policies

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import uvicorn
-from conftest import ANOMALY, SeriesFactory
+from monitoring_fixtures import ANOMALY, SeriesFactory
 
 from local_cloud.clock import ManualClock
 from local_cloud.monitoring import Monitoring, create_app

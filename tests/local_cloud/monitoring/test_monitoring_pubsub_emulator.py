@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SeriesFactory
+from monitoring_fixtures import SeriesFactory
 
 from local_cloud.clock import ManualClock
 from local_cloud.monitoring import Monitoring, PubSubEmulatorChannel
