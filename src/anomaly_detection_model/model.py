@@ -17,7 +17,7 @@ import numpy as np
 from anomaly_detection_model.detectors.multivariate import LaggedReconstruction, StreamState
 from anomaly_detection_model.features import MODEL_FEATURES, SCHEMA_VERSION, FeatureRow
 from anomaly_detection_model.issues import Issue, IssueRules, classify
-from anomaly_detection_model.normal import EntityNormal, NormalProfile
+from anomaly_detection_model.normal import EntityNormal, NormalProfile, directional
 
 MODEL_KIND = "gke-heal/entity-model"
 HISTORY_WINDOWS = 30  # every rule's look-back; a bad rollout is remembered for this long
@@ -124,16 +124,17 @@ class EntityModel:
 
     def step(self, row: FeatureRow, state: EntityState) -> Step:
         """Score `row` against the entity's state, classify it, then learn from it."""
-        deviations = state.normal.deviations(row, self.profile)
+        signed = state.normal.signed_deviations(row, self.profile)
+        deviations = directional(signed)
         z = max(deviations.values(), default=0.0)
-        vector = None
-        if self.multivariate is not None and state.normal.warmed_up(self.profile):
-            vector = deviation_vector(state.normal, row, self.profile)
+        # Out-of-order rows are scored but not learnt, so replays cannot corrupt the state.
+        in_order = row.window_end > state.last_window_end
         multivariate = 0.0
-        if self.multivariate is not None and vector is not None:
+        if self.multivariate is not None and state.normal.warmed_up(self.profile):
             if state.stream is None:
                 state.stream = self.multivariate.new_stream()
-            multivariate = self.multivariate.score_in(vector, state.stream)
+            vector = [signed.get(name, float("nan")) for name in MODEL_FEATURES]
+            multivariate = self.multivariate.score_in(vector, state.stream, learn=in_order)
         score = max(self.score_of(z), multivariate)
 
         def baseline(name: str) -> float | None:
@@ -143,16 +144,13 @@ class EntityModel:
             return own
 
         issue = classify(row, list(state.history), baseline, score, self.rules)
-        if row.window_end > state.last_window_end:
-            # Out-of-order rows are scored but not learnt, so replays cannot corrupt the state.
+        if in_order:
             # Learning slows on the per-feature score only, exactly as in `fit`'s replay, so the
             # deviations the multivariate part sees are distributed as they were in training.
             slow = self.score_of(z) >= LEARN_SLOWLY_ABOVE
             state.normal.learn(row, self.profile, anomalous=slow)
             state.history.append(row)
             state.last_window_end = row.window_end
-            if self.multivariate is not None and vector is not None and state.stream is not None:
-                self.multivariate.learn_in(vector, state.stream)
         return Step(score, z, deviations, issue, multivariate)
 
     def to_dict(self) -> dict[str, Any]:

@@ -122,6 +122,15 @@ class NormalProfile:
         return math.expm1(feature.center) if name in LOG_SCALED else feature.center
 
 
+def directional(signed: Mapping[str, float]) -> dict[str, float]:
+    """Keep only deviations in each feature's anomalous direction, as sizes (>= 0)."""
+    out: dict[str, float] = {}
+    for name, z in signed.items():
+        direction = DIRECTION.get(name, 0)
+        out[name] = max(z * direction, 0.0) if direction else abs(z)
+    return out
+
+
 def scale_floor(name: str) -> float:
     return SCALE_FLOOR.get(name, LOG_SCALE_FLOOR)
 
@@ -136,11 +145,7 @@ class EntityNormal:
 
     def deviations(self, row: FeatureRow, profile: NormalProfile) -> dict[str, float]:
         """Deviation in the anomalous direction (in robust sigmas, >= 0) of each present feature."""
-        out: dict[str, float] = {}
-        for name, z in self.signed_deviations(row, profile).items():
-            direction = DIRECTION.get(name, 0)
-            out[name] = max(z * direction, 0.0) if direction else abs(z)
-        return out
+        return directional(self.signed_deviations(row, profile))
 
     def warmed_up(self, profile: NormalProfile) -> bool:
         """True once most features have their own normal (not the global profile's)."""

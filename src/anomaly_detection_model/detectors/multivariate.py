@@ -181,24 +181,23 @@ class LaggedReconstruction(Detector[Vector]):
         """Temporal state for one more stream (an entity) scored with this fitted model."""
         return StreamState(deque(maxlen=max(self.lags, 1)), None)
 
-    def score_in(self, x: Vector, stream: StreamState) -> float:
-        """`score_one` against another stream's temporal state (no change to it)."""
+    def score_in(self, x: Vector, stream: StreamState, *, learn: bool = False) -> float:
+        """`score_one` against another stream's temporal state; with `learn`, also advance that
+        state by `x` (as `score_then_learn`). The fitted model never changes."""
         if not self._views:
             return 0.0
         z = self._standardise(np.asarray(x, dtype=np.float64)[None, :])
         lagged = self._stack(z, list(stream.recent))
         smoothed = self._next_smoothed(z, lagged, self._stream_levels(stream))
+        if learn:
+            stream.smoothed = smoothed
+            if self.lags:
+                stream.recent.append(z[0])
         return float(self._combine([np.array([v]) for v in smoothed])[0])
 
     def learn_in(self, x: Vector, stream: StreamState) -> None:
         """Advance another stream's temporal state by `x` (the fitted model is unchanged)."""
-        if not self._views:
-            return
-        z = self._standardise(np.asarray(x, dtype=np.float64)[None, :])
-        lagged = self._stack(z, list(stream.recent))
-        stream.smoothed = self._next_smoothed(z, lagged, self._stream_levels(stream))
-        if self.lags:
-            stream.recent.append(z[0])
+        self.score_in(x, stream, learn=True)
 
     def _stream_levels(self, stream: StreamState) -> list[float | None]:
         if stream.smoothed is None:
