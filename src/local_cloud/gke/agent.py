@@ -39,6 +39,7 @@ class Collected:
     logs: list[Obj] = field(default_factory=list)
     pod_usage: dict[tuple[str, str], dict[str, Usage]] = field(default_factory=dict)
     node_usage: dict[str, Usage] = field(default_factory=dict)
+    resync: list[tuple[str, str]] = field(default_factory=list)  # pods whose plans changed
 
 
 def pod_ready(state: PodState) -> bool:
@@ -164,6 +165,10 @@ class TelemetryAgent:
             c.requests_total += s.rps * elapsed
             c.errors_total += s.rps * s.error_rate * elapsed
             c.last_sample = s
+            if c.cpu_limit and kubelet.liveness(
+                state, c, s.cpu_demand >= c.profile.liveness_timeout_at * c.cpu_limit, now
+            ):
+                out.resync.append(state.key)
             rx += s.rps * elapsed * REQUEST_BYTES
             tx += s.rps * elapsed * RESPONSE_BYTES
             usage[c.name] = Usage(s.cpu_cores, s.memory_bytes)

@@ -46,6 +46,10 @@ class ContainerState:
     memory_limit: int | None
     readiness_delay: float
     probe_period: float
+    liveness_period: float = 0.0  # 0: no liveness probe
+    liveness_threshold: int = 3
+    liveness_target: str = ":8080/"  # port and path the probe calls
+    liveness_kill: bool = False  # the planned exit is the kubelet killing it
     phase: Phase = "creating"
     start_at: float = 0.0  # when it (re)starts, while creating or backing off
     started_at: float | None = None

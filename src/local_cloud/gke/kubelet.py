@@ -105,6 +105,12 @@ class Kubelet:
                 readiness_delay=delay,
                 probe_period=float(probe.get("periodSeconds", 10)),
             )
+            liveness = spec_c.get("livenessProbe") or {}
+            if liveness:
+                c.liveness_period = float(liveness.get("periodSeconds", 10))
+                c.liveness_threshold = int(liveness.get("failureThreshold", 3))
+                http = liveness.get("httpGet") or {}
+                c.liveness_target = f":{http.get('port', 8080)}{http.get('path', '/')}"
             c.start_at = now + 0.5 + self._rng.random() * 2.0  # image pull and create
             containers.append(c)
         owner = controller_of(pod)
@@ -172,7 +178,7 @@ class Kubelet:
                 else:
                     c.leak_rate = float(effect.leak_bytes_per_second or 0.0)
         else:
-            c.exit_at, c.exit_reason = None, ""
+            c.exit_at, c.exit_reason, c.liveness_kill = None, "", False
         if effect.leak_seconds_to_limit is None:
             c.leak_since, c.leak_rate = None, 0.0  # the fix is in: leaked memory is released
 
@@ -190,7 +196,29 @@ class Kubelet:
             elif not effect.readiness_fails and not c.ready and c.ready_at is None:
                 c.ready_at, c.unready_at = now + c.probe_period, None
 
+    def liveness(self, state: PodState, c: ContainerState, failing: bool, now: float) -> bool:
+        """The liveness probe fails (or passes again); True when a kill was planned or called off."""
+        if not c.liveness_period or c.phase != "running":
+            return False
+        if failing and c.exit_at is None:
+            self._event(state, c, "Unhealthy",
+                        f'Liveness probe failed: Get "http://{state.ip}{c.liveness_target}": context '
+                        "deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+                        warning=True)  # fmt: skip
+            c.exit_at = now + c.liveness_period * max(c.liveness_threshold - 1, 0)
+            c.exit_reason, c.exit_code, c.liveness_kill = "Error", 137, True
+            return True
+        if not failing and c.liveness_kill:
+            c.exit_at, c.exit_reason, c.liveness_kill = None, "", False
+            return True
+        return False
+
     def _terminate(self, state: PodState, c: ContainerState, now: float) -> None:
+        if c.liveness_kill:
+            self._event(
+                state, c, "Killing", f"Container {c.name} failed liveness probe, will be restarted"
+            )
+            c.liveness_kill = False
         reason, code = c.exit_reason or "Error", c.exit_code or 1
         started = c.started_at or now
         c.last_terminated = {

@@ -234,6 +234,8 @@ def _telemetry(c: Cluster, now: float) -> None:
     finally:
         if was_enabled:
             gc.enable()
+    for key in collected.resync:
+        c._timers.schedule(("pod", *key), now)
     c._pod_usage = collected.pod_usage
     c._node_usage = collected.node_usage
     logs = collected.logs + c._ship_events()

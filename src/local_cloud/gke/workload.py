@@ -46,6 +46,8 @@ class Profile:
     info: tuple[LogTemplate, ...] = _HTTP_INFO
     errors: tuple[LogTemplate, ...] = _HTTP_ERRORS
     dependencies: tuple[str, ...] = ()
+    # CPU demand (as a multiple of the limit) at which the liveness probe's 1 s timeout is missed
+    liveness_timeout_at: float = 3.0
 
 
 def _p(

@@ -226,6 +226,30 @@ def test_cpu_saturation_pins_cpu_and_raises_latency_and_scaling_out_fixes_it(sim
     assert statistics.mean(_series(metrics, W + "latency_p95_ms", "cart")) < 1.5 * base_latency
 
 
+def test_extreme_saturation_fails_liveness_and_the_kubelet_restarts_the_container(sim: Sim) -> None:
+    sim.deploy("cart", 2, cpu_limit="400m")
+    sim.step(60)
+    sim.cluster.inject("cpu_saturation", NS, "cart", {"traffic_factor": 25})
+    sim.step(90)
+    pods = sim.pods("cart")
+    assert all(_status(p)["restartCount"] >= 1 for p in pods)
+    assert all(_status(p)["lastState"]["terminated"]["exitCode"] == 137 for p in pods)
+    unhealthy = [e["message"] for e in sim.events("Unhealthy")]
+    assert any(
+        m.startswith("Liveness probe failed") and "context deadline exceeded" in m
+        for m in unhealthy
+    )
+    assert any(
+        "failed liveness probe, will be restarted" in e["message"] for e in sim.events("Killing")
+    )
+    sim.cluster.clear(NS, "cart")
+    sim.step(300)
+    counts = [_status(p)["restartCount"] for p in sim.pods("cart")]
+    sim.step(300)
+    assert [_status(p)["restartCount"] for p in sim.pods("cart")] == counts
+    assert all(ready(p) for p in sim.pods("cart"))
+
+
 def _increase(metrics: list[Obj], metric_type: str) -> float:
     """How much a CUMULATIVE counter grew over the window, summed over pods."""
     by_pod: dict[str, list[float]] = {}
