@@ -16,6 +16,7 @@ _MASKS = (
     re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
     re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"),
     re.compile(r"\b(?:0x)?[0-9a-fA-F]*\d[0-9a-fA-F]*\b"),
+    re.compile(r"\b\d+(?:\.\d+)?[a-zA-Z%µ]*\b"),
     re.compile(r"\"[^\"]*\"|'[^']*'"),
 )
 _CACHE: dict[str, str] = {}
