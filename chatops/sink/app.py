@@ -57,6 +57,8 @@ def create_sink_app(
             return await call_next(request)  # type: ignore[no-any-return]
         fault = plan.take(request.url.path)
         if fault is not None:
+            # Logged so that tests can check what the client did after each fault.
+            records.log("fault", request.url.path, fault.model_dump(), [], clock())
             if fault.delay_seconds:
                 await asyncio.sleep(fault.delay_seconds)
                 if await request.is_disconnected():
