@@ -22,6 +22,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.pvalue import PCollection
+from apache_beam.transforms import window
 
 from telemetry_pipeline.anomaly import ClusterIdentity
 from telemetry_pipeline.beam.transforms import (
@@ -159,7 +160,12 @@ def build(
         RAW_LOGS: parsed_logs.rows | "LogRows" >> NormaliseRows(),
         FEATURES: features | "FeatureRows" >> FeatureTableRows(),
         ANOMALIES: verdicts | "AnomalyRows" >> AnomalyRows(),
-        DEAD_LETTERS: (parsed_metrics[DEAD], parsed_logs[DEAD], scored[DEAD])
+        DEAD_LETTERS: (
+            parsed_metrics[DEAD],
+            parsed_logs[DEAD],
+            # Windowed like the features; Flatten needs one windowing.
+            scored[DEAD] | "ScoreLettersUnwindowed" >> beam.WindowInto(window.GlobalWindows()),
+        )
         | "AllDeadLetters" >> beam.Flatten(),
     }
     for table, rows in outputs.items():
