@@ -22,6 +22,7 @@ from local_cloud.gke.objects import get_condition
 from local_cloud.gke.quantity import cpu_cores, memory_bytes
 from local_cloud.gke.runtime import Usage
 from local_cloud.gke.telemetry import ClusterIdentity, cumulative, gauge, log_entry
+from local_cloud.gke.telemetry import interval as point_interval
 from local_cloud.gke.workload import count, pick, render, sample, seasonality
 
 Obj = dict[str, Any]
@@ -137,20 +138,21 @@ class TelemetryAgent:
              out: Collected) -> dict[str, Usage]:  # fmt: skip
         metadata, _, pod_resource = self._meta(state)
         usage: dict[str, Usage] = {}
-        started = self._stamp(state.admitted_at)
+        now_iv = point_interval(end)
+        pod_iv = point_interval(end, self._stamp(state.admitted_at))
         rx = tx = 0.0
         m = out.metrics
         for c in state.containers:
             if c.instance == 0:
                 continue
             resource = self._resource(state, c.name)
-            m.append(cumulative(K + "container/restart_count", resource, c.restart_count, started, end,
+            m.append(cumulative(K + "container/restart_count", resource, c.restart_count, pod_iv,
                                 double=False, metadata=metadata))  # fmt: skip
             if c.cpu_limit:
-                m.append(gauge(K + "container/cpu/limit_cores", resource, c.cpu_limit, end,
+                m.append(gauge(K + "container/cpu/limit_cores", resource, c.cpu_limit, now_iv,
                                double=True, metadata=metadata))  # fmt: skip
             if c.memory_limit:
-                m.append(gauge(K + "container/memory/limit_bytes", resource, c.memory_limit, end,
+                m.append(gauge(K + "container/memory/limit_bytes", resource, c.memory_limit, now_iv,
                                double=False, metadata=metadata))  # fmt: skip
             if c.phase != "running" or c.started_at is None:
                 c.last_sample = None
@@ -172,45 +174,39 @@ class TelemetryAgent:
             rx += s.rps * elapsed * REQUEST_BYTES
             tx += s.rps * elapsed * RESPONSE_BYTES
             usage[c.name] = Usage(s.cpu_cores, s.memory_bytes)
-            since = self._stamp(c.started_at)
-            m.append(cumulative(K + "container/cpu/core_usage_time", resource, c.cpu_seconds, since, end,
+            since = point_interval(end, self._stamp(c.started_at))
+            m.append(cumulative(K + "container/cpu/core_usage_time", resource, c.cpu_seconds, since,
                                 double=True, metadata=metadata))  # fmt: skip
-            m.append(gauge(K + "container/memory/used_bytes", resource, s.memory_bytes, end,
+            m.append(gauge(K + "container/memory/used_bytes", resource, s.memory_bytes, now_iv,
                            double=False, labels=_NON_EVICTABLE, metadata=metadata))  # fmt: skip
             m.append(
                 gauge(
                     K + "container/uptime",
                     resource,
                     c.uptime(now),
-                    end,
+                    now_iv,
                     double=True,
                     metadata=metadata,
                 )
             )
             if c.cpu_limit:
                 m.append(gauge(K + "container/cpu/limit_utilization", resource, s.cpu_cores / c.cpu_limit,
-                               end, double=True, metadata=metadata))  # fmt: skip
+                               now_iv, double=True, metadata=metadata))  # fmt: skip
             if c.memory_limit:
                 m.append(gauge(K + "container/memory/limit_utilization", resource,
-                               s.memory_bytes / c.memory_limit, end, double=True,
+                               s.memory_bytes / c.memory_limit, now_iv, double=True,
                                labels=_NON_EVICTABLE, metadata=metadata))  # fmt: skip
             m.append(
-                cumulative(
-                    W + "request_count", resource, c.requests_total, since, end, double=False
-                )
+                cumulative(W + "request_count", resource, c.requests_total, since, double=False)
             )
-            m.append(
-                cumulative(W + "error_count", resource, c.errors_total, since, end, double=False)
-            )
-            m.append(gauge(W + "latency_p95_ms", resource, s.latency_p95_ms, end, double=True))
+            m.append(cumulative(W + "error_count", resource, c.errors_total, since, double=False))
+            m.append(gauge(W + "latency_p95_ms", resource, s.latency_p95_ms, now_iv, double=True))
             self._logs(kubelet, c, s.rps, s.error_rate, effect, now, elapsed)
         if usage:
             state.net_rx_bytes += rx
             state.net_tx_bytes += tx
-            m.append(cumulative(K + "pod/network/received_bytes_count", pod_resource, state.net_rx_bytes,
-                                started, end, double=False, metadata=metadata))  # fmt: skip
-            m.append(cumulative(K + "pod/network/sent_bytes_count", pod_resource, state.net_tx_bytes,
-                                started, end, double=False, metadata=metadata))  # fmt: skip
+            m.append(cumulative(K + "pod/network/received_bytes_count", pod_resource, state.net_rx_bytes, pod_iv, double=False, metadata=metadata))  # fmt: skip
+            m.append(cumulative(K + "pod/network/sent_bytes_count", pod_resource, state.net_tx_bytes, pod_iv, double=False, metadata=metadata))  # fmt: skip
         return usage
 
     def _logs(self, kubelet: Kubelet, c: ContainerState, rps: float, error_rate: float,
@@ -251,11 +247,12 @@ class TelemetryAgent:
     def _nodes(
         self, nodes: list[Obj], use: dict[str, list[float]], end: str, out: Collected
     ) -> None:
+        at = point_interval(end)
         for node in nodes:
             name = node["metadata"]["name"]
             resource = self.identity.node(name)
             ready = (get_condition(node, "Ready") or {}).get("status", "Unknown")
-            out.metrics.append(gauge(K + "node/status_condition", resource, 1, end, double=False,
+            out.metrics.append(gauge(K + "node/status_condition", resource, 1, at, double=False,
                                      labels={"condition": "Ready", "status": ready}))  # fmt: skip
             if name not in use:
                 continue
@@ -265,6 +262,6 @@ class TelemetryAgent:
             total_cpu = cpu_cores(allocatable.get("cpu")) or 1.0
             total_mem = memory_bytes(allocatable.get("memory")) or 1
             out.metrics.append(gauge(K + "node/cpu/allocatable_utilization", resource, cpu / total_cpu,
-                                     end, double=True))  # fmt: skip
+                                     at, double=True))  # fmt: skip
             out.metrics.append(gauge(K + "node/memory/allocatable_utilization", resource, mem / total_mem,
-                                     end, double=True, labels=_NON_EVICTABLE))  # fmt: skip
+                                     at, double=True, labels=_NON_EVICTABLE))  # fmt: skip

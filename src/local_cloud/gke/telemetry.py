@@ -1,7 +1,7 @@
 """Telemetry in the shapes GKE produces (contract §1): Cloud Monitoring `TimeSeries` JSON and
 Cloud Logging `LogEntry` JSON, handed to a `TelemetrySink`.
 
-Builders share the `resource` and `metadata` dicts between the series of one container, to keep
+Builders share the `resource`, `metadata` and interval dicts between series, to keep
 a large cluster cheap to simulate: sinks and consumers must treat what they get as read-only.
 """
 
@@ -137,14 +137,20 @@ class ClusterIdentity:
         }}  # fmt: skip
 
 
-def gauge(metric: str, resource: Obj, value: float, end: str, *, double: bool,
+def interval(end: str, start: str | None = None) -> Obj:
+    """A point's interval; build one per instant (and start) and share it between series."""
+    return {"startTime": start, "endTime": end} if start else {"endTime": end}
+
+
+def gauge(metric: str, resource: Obj, value: float, at: Obj, *, double: bool,
           labels: Obj | None = None, metadata: Obj | None = None) -> Obj:  # fmt: skip
-    return _series(metric, resource, value, end, None, "GAUGE", double, labels, metadata)
+    return _series(metric, resource, value, at, "GAUGE", double, labels, metadata)
 
 
-def cumulative(metric: str, resource: Obj, value: float, start: str, end: str, *, double: bool,
+def cumulative(metric: str, resource: Obj, value: float, since: Obj, *, double: bool,
                labels: Obj | None = None, metadata: Obj | None = None) -> Obj:  # fmt: skip
-    return _series(metric, resource, value, end, start, "CUMULATIVE", double, labels, metadata)
+    """`since` is an interval with the counter's start time (`interval(end, start)`)."""
+    return _series(metric, resource, value, since, "CUMULATIVE", double, labels, metadata)
 
 
 _UNLABELLED: dict[str, Obj] = {}
@@ -160,16 +166,15 @@ def _metric(metric: str, labels: Obj | None) -> Obj:
     return found
 
 
-def _series(metric: str, resource: Obj, value: float, end: str, start: str | None, kind: str,
+def _series(metric: str, resource: Obj, value: float, at: Obj, kind: str,
             double: bool, labels: Obj | None, metadata: Obj | None) -> Obj:  # fmt: skip
-    interval = {"startTime": start, "endTime": end} if start else {"endTime": end}
     series: Obj = {
         "metric": _metric(metric, labels),
         "resource": resource,
         "metricKind": kind,
         "valueType": "DOUBLE" if double else "INT64",
         "points": [{
-            "interval": interval,
+            "interval": at,
             "value": {"doubleValue": float(value)} if double else {"int64Value": str(int(value))},
         }],
     }  # fmt: skip
