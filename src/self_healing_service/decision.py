@@ -1,0 +1,114 @@
+"""`decide`: the pure function from an incident, the cluster, the history and the clock to what
+the service should do next, with its reasons. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from self_healing_service.guardrails import Limits, Stage, StageInput, default_chain, run_chain
+from self_healing_service.history import History
+from self_healing_service.incidents import Incident
+from self_healing_service.policy import Policy, Step
+from self_healing_service.view import ClusterView
+
+Outcome = Literal["act", "await_approval", "notify_only", "skip", "postpone", "escalate", "close"]
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """An action chosen for a target, with its parameters resolved against the cluster."""
+
+    name: str
+    kind: str
+    namespace: str
+    target: str  # deployment, pod or node name
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        where = self.target if self.kind == "Node" else f"{self.namespace}/{self.target}"
+        extra = ", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        return f"{self.name} {where}" + (f" ({extra})" if extra else "")
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    rung: int = 0
+    action: PlannedAction | None = None
+    reasons: tuple[str, ...] = ()
+    stage: str = ""
+
+
+def resolve(step: Step, incident: Incident, view: ClusterView, limits: Limits) -> PlannedAction:
+    """Turn a policy step into a concrete action on a concrete object."""
+    if step.action in ("cordon", "drain"):
+        return PlannedAction(step.action, "Node", "", incident.name, dict(step.params))
+    params = dict(step.params)
+    if step.action == "delete_pod":
+        pod = _pod_to_delete(incident, view)
+        uid = next((p.uid for p in view.live_pods if p.name == pod), "")
+        return PlannedAction("delete_pod", "Pod", incident.namespace, pod, {**params, "uid": uid})
+    if step.action == "scale" and view.workload is not None:
+        current = view.workload.replicas
+        factor = float(params.pop("factor", 1.5))
+        wanted = int(params.pop("replicas", 0)) or max(current + 1, round(current * factor))
+        params = {"from": current, "replicas": min(wanted, limits.max_scale_replicas)}
+    if step.action == "rollout_undo" and view.workload is not None:
+        params = {"from": view.workload.revision, "to": view.workload.previous_revision}
+    return PlannedAction(step.action, "Deployment", incident.namespace, incident.name, params)
+
+
+def _pod_to_delete(incident: Incident, view: ClusterView) -> str:
+    live = {p.name: p for p in view.live_pods}
+    if incident.pod in live:
+        return incident.pod
+    worst = sorted(live.values(), key=lambda p: (p.ready, -p.restarts, p.name))
+    return worst[0].name if worst else incident.pod
+
+
+def decide(
+    incident: Incident,
+    view: ClusterView,
+    history: History,
+    now: float,
+    policy: Policy | None = None,
+    limits: Limits | None = None,
+    stages: Sequence[Stage] | None = None,
+) -> Decision:
+    """What to do next about `incident`, and why."""
+    policy = policy or Policy()
+    limits = limits or Limits()
+    if incident.state == "closed":
+        return Decision("close", reasons=("the alert closed",))
+    ladder = policy.ladder(incident, view, now, limits.recent_rollout_seconds)
+    if not ladder:
+        return Decision(
+            "notify_only",
+            reasons=(f"no remediation rule for {incident.issue}; a human decides",),
+            stage="policy",
+        )
+    rung = history.attempted_rungs
+    if rung >= len(ladder):
+        return Decision(
+            "escalate", rung=rung, reasons=(f"all {len(ladder)} rungs tried",), stage="ladder"
+        )
+    step = ladder[rung]
+    given = StageInput(incident, view, history, step, rung, now, limits)
+    stop = run_chain(default_chain() if stages is None else stages, given)
+    if stop is not None:
+        action = None
+        if stop.outcome == "await_approval":
+            action = resolve(step, incident, view, limits)
+        return Decision(stop.outcome, rung, action, (f"{stop.stage}: {stop.reason}",), stop.stage)
+    action = resolve(step, incident, view, limits)
+    if history.mode == "observe":
+        return Decision(
+            "notify_only",
+            rung,
+            action,
+            (f"mode: observe; would {action.describe()}",),
+            "mode",
+        )
+    return Decision("act", rung, action, (f"guardrails passed; {action.describe()}",))

@@ -1,0 +1,210 @@
+"""Diagnosis: gather what a human would look at (owner workload, pods, restarts, events, last
+log lines, rollouts, node state) into a `ClusterView`. Reads only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from self_healing_service.incidents import Incident
+from self_healing_service.kube import ClusterApi, Json
+from self_healing_service.view import ClusterView, NodeView, PodView, WorkloadView
+
+POOL_LABEL = "cloud.google.com/gke-nodepool"
+REVISION = "deployment.kubernetes.io/revision"
+
+
+def _time(text: Any) -> float | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def selector_of(deployment: Json) -> str:
+    labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def pod_view(pod: Json) -> PodView:
+    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
+    containers = status.get("containerStatuses") or []
+    waiting = [
+        ((c.get("state") or {}).get("waiting") or {}).get("reason", "")
+        for c in containers
+        if (c.get("state") or {}).get("waiting")
+    ]
+    return PodView(
+        name=str(meta.get("name", "")),
+        uid=str(meta.get("uid", "")),
+        phase=str(status.get("phase", "")),
+        ready=bool(containers) and all(c.get("ready") for c in containers),
+        restarts=sum(int(c.get("restartCount") or 0) for c in containers),
+        node=str((pod.get("spec") or {}).get("nodeName") or ""),
+        reason=waiting[0] if waiting else str(status.get("reason") or ""),
+        terminating=bool(meta.get("deletionTimestamp")),
+    )
+
+
+def workload_view(deployment: Json, replicasets: list[Json], hpas: list[Json]) -> WorkloadView:
+    meta, spec, status = (deployment.get(k) or {} for k in ("metadata", "spec", "status"))
+    uid = meta.get("uid")
+    owned = [
+        rs
+        for rs in replicasets
+        if any(o.get("uid") == uid for o in (rs.get("metadata") or {}).get("ownerReferences") or [])
+    ]
+    revisions = {}
+    for rs in owned:
+        rs_meta = rs.get("metadata") or {}
+        try:
+            revisions[int((rs_meta.get("annotations") or {}).get(REVISION, "0"))] = rs_meta
+        except ValueError:
+            continue
+    annotations = dict(meta.get("annotations") or {})
+    try:
+        current = int(annotations.get(REVISION, "0"))
+    except ValueError:
+        current = 0
+    current = current or max(revisions, default=0)
+    previous = max((r for r in revisions if 0 < r < current), default=None)
+    created = _time((revisions.get(current) or {}).get("creationTimestamp"))
+    conditions = status.get("conditions") or []
+    deadline = any(c.get("reason") == "ProgressDeadlineExceeded" for c in conditions)
+    hpa = next(
+        (
+            h
+            for h in hpas
+            if ((h.get("spec") or {}).get("scaleTargetRef") or {}).get("name") == meta.get("name")
+            and ((h.get("spec") or {}).get("scaleTargetRef") or {}).get("kind") == "Deployment"
+        ),
+        None,
+    )
+    template_meta = (spec.get("template") or {}).get("metadata") or {}
+    return WorkloadView(
+        namespace=str(meta.get("namespace", "")),
+        name=str(meta.get("name", "")),
+        replicas=int(spec.get("replicas", 1) or 0),
+        ready=int(status.get("readyReplicas") or 0),
+        available=int(status.get("availableReplicas") or 0),
+        updated=int(status.get("updatedReplicas") or 0),
+        generation=int(meta.get("generation") or 0),
+        observed_generation=int(status.get("observedGeneration") or 0),
+        annotations=annotations,
+        labels=dict(meta.get("labels") or {}),
+        template_annotations=dict(template_meta.get("annotations") or {}),
+        revision=current,
+        previous_revision=previous,
+        revision_created_at=created,
+        paused=bool(spec.get("paused")),
+        progress_deadline_exceeded=deadline,
+        hpa_name=str((hpa.get("metadata") or {}).get("name")) if hpa else None,
+        hpa_max=int((hpa.get("spec") or {}).get("maxReplicas") or 0) if hpa else None,
+    )
+
+
+def _evictable(pod: Json) -> bool:
+    meta = pod.get("metadata") or {}
+    if "kubernetes.io/config.mirror" in (meta.get("annotations") or {}):
+        return False
+    if any(o.get("kind") == "DaemonSet" for o in meta.get("ownerReferences") or []):
+        return False
+    if meta.get("deletionTimestamp"):
+        return False
+    return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+
+def node_view(node: Json, pods_on_node: list[Json]) -> NodeView:
+    meta, spec, status = (node.get(k) or {} for k in ("metadata", "spec", "status"))
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    evictable = tuple(
+        f"{(p.get('metadata') or {}).get('namespace')}/{(p.get('metadata') or {}).get('name')}"
+        for p in pods_on_node
+        if _evictable(p)
+    )
+    return NodeView(
+        name=str(meta.get("name", "")),
+        ready=ready,
+        unschedulable=bool(spec.get("unschedulable")),
+        pool=str((meta.get("labels") or {}).get(POOL_LABEL, "")),
+        annotations=dict(meta.get("annotations") or {}),
+        evictable_pods=evictable,
+    )
+
+
+def _event_line(event: Json) -> str:
+    obj = event.get("involvedObject") or {}
+    when = event.get("lastTimestamp") or event.get("eventTime") or ""
+    return f"{when} {event.get('type', '')} {event.get('reason', '')} {obj.get('kind', '')}/{obj.get('name', '')}: {event.get('message', '')}"[
+        :300
+    ]
+
+
+def gather(api: ClusterApi, incident: Incident, now: float, details: bool = True) -> ClusterView:
+    """Read the incident's surroundings; `details=False` skips events and logs (verification)."""
+    if incident.kind == "Node":
+        return _gather_node(api, incident, now, details)
+    deployment = api.read_deployment(incident.namespace, incident.name)
+    if deployment is None:
+        return ClusterView(gathered_at=now)
+    selector = selector_of(deployment)
+    replicasets = api.list_replicasets(incident.namespace, selector)
+    hpas = api.list_hpas(incident.namespace)
+    pods = api.list_pods(incident.namespace, selector)
+    pod_views = tuple(sorted((pod_view(p) for p in pods), key=lambda p: p.name))
+    events: tuple[str, ...] = ()
+    logs: tuple[str, ...] = ()
+    if details:
+        names = {incident.name, *(p.name for p in pod_views)}
+        names |= {str((rs.get("metadata") or {}).get("name")) for rs in replicasets}
+        related = [
+            e for e in api.list_events(incident.namespace)
+            if (e.get("involvedObject") or {}).get("name") in names
+        ]  # fmt: skip
+        related.sort(key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+        events = tuple(_event_line(e) for e in related[-10:])
+        worst = sorted(pod_views, key=lambda p: (p.ready, -p.restarts))
+        if worst:
+            logs = tuple(api.pod_log(incident.namespace, worst[0].name, 10).splitlines()[-10:])
+    return ClusterView(
+        gathered_at=now,
+        workload=workload_view(deployment, replicasets, hpas),
+        pods=pod_views,
+        events=events,
+        logs=logs,
+    )
+
+
+def _gather_node(api: ClusterApi, incident: Incident, now: float, details: bool) -> ClusterView:
+    node = api.read_node(incident.name)
+    if node is None:
+        return ClusterView(gathered_at=now)
+    pods = api.list_pods(field_selector=f"spec.nodeName={incident.name}")
+    view = node_view(node, pods)
+    pool_nodes = api.list_nodes(f"{POOL_LABEL}={view.pool}") if view.pool else [node]
+    unschedulable = sum(
+        1
+        for n in pool_nodes
+        if (n.get("spec") or {}).get("unschedulable")
+        and (n.get("metadata") or {}).get("name") != view.name
+    )
+    events: tuple[str, ...] = ()
+    if details:
+        related = [
+            e for e in api.list_events("default")
+            if (e.get("involvedObject") or {}).get("name") == incident.name
+        ]  # fmt: skip
+        events = tuple(_event_line(e) for e in related[-10:])
+    return ClusterView(
+        gathered_at=now,
+        node=view,
+        pods=tuple(pod_view(p) for p in pods),
+        pool_nodes=len(pool_nodes),
+        pool_unschedulable=unschedulable,
+        events=events,
+    )

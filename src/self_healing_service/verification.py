@@ -1,0 +1,47 @@
+"""Verification: did the workload (or node) recover after an action? Pure judgement of a view;
+the engine polls it for a bounded time and needs it healthy for a stable stretch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from self_healing_service.decision import PlannedAction
+from self_healing_service.view import ClusterView
+
+BAD_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKilled", "Error")
+
+
+@dataclass(frozen=True)
+class Health:
+    healthy: bool
+    reason: str
+
+
+def judge(planned: PlannedAction, view: ClusterView) -> Health:
+    """Healthy means what the action promised: node emptied, or workload fully rolled out."""
+    if planned.kind == "Node":
+        node = view.node
+        if node is None:
+            return Health(False, "node not found")
+        if not node.unschedulable:
+            return Health(False, "node still schedulable")
+        if planned.name == "drain" and node.evictable_pods:
+            return Health(False, f"{len(node.evictable_pods)} pods still on the node")
+        return Health(True, "node cordoned" + (" and drained" if planned.name == "drain" else ""))
+    workload = view.workload
+    if workload is None:
+        return Health(False, "deployment not found")
+    if planned.name == "scale" and workload.replicas < int(planned.params.get("replicas", 0)):
+        return Health(False, f"replicas {workload.replicas} below the target")
+    live = view.live_pods
+    crashing = [p.name for p in live if p.reason in BAD_REASONS]
+    if crashing:
+        return Health(False, f"{len(crashing)} pods failing ({crashing[0]})")
+    if not workload.rolled_out:
+        return Health(
+            False, f"rollout in progress ({workload.available}/{workload.replicas} available)"
+        )
+    ready = sum(1 for p in live if p.ready)
+    if ready < workload.replicas:
+        return Health(False, f"{ready}/{workload.replicas} pods ready")
+    return Health(True, f"{ready}/{workload.replicas} pods ready, rollout complete")
