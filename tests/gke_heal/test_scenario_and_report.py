@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_demo_scenario_loads() -> None:
-    scenario = load_scenario(REPO / "examples" / "scenarios" / "demo.yaml")
+    scenario = load_scenario(REPO / "src" / "gke_heal" / "scenarios" / "demo.yaml")
     assert scenario.mode == "enforce"
     assert {f.kind for f in scenario.faults} >= {"memory_leak", "crash_loop", "bad_rollout"}
 

@@ -139,4 +139,4 @@ def up(
         server.stop()
         if prometheus is not None:
             prometheus.stop()
-    console.print("cluster stopped")
+    console.print("\ncluster stopped")
