@@ -79,6 +79,18 @@ class Warehouse:
         chosen = load_query(query) if isinstance(query, str) else query
         return self.sql(chosen.sql, chosen.bind(params))
 
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, DuckDB type) of a table's columns, in order."""
+        if table not in self.specs:
+            raise SchemaError(f"table: {table!r} is not one of {sorted(self.specs)}")
+        with self._lock:
+            found = self._db.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                [self.dataset, table],
+            ).fetchall()
+        return [(str(name), str(kind)) for name, kind in found]
+
     def count(self, table: str) -> int:
         if table not in self.specs:
             raise SchemaError(f"table: {table!r} is not one of {sorted(self.specs)}")
