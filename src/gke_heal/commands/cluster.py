@@ -87,7 +87,12 @@ def up(
     kubeconfig: Path = typer.Option(
         Path(".gke-heal/kubeconfig"), help="Where to write the kubeconfig."
     ),
-    speed: float = typer.Option(60.0, min=0.01, help="Simulated seconds per wall-clock second."),
+    speed: float = typer.Option(
+        1.0,
+        min=0.01,
+        help="Simulated seconds per wall-clock second. Above 1 the cluster's clock runs ahead of "
+        "yours, so kubectl shows recent ages as <invalid>.",
+    ),
     seed: int = typer.Option(7, help="Seed of the simulation, for reproducible runs."),
     telemetry_dir: Path | None = typer.Option(
         None, help="Also write metrics.jsonl and logs.jsonl here."
