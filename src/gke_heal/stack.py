@@ -264,7 +264,32 @@ class LocalStack:
         )
 
     def _start_healing(self, port: int) -> None:
-        raise NotImplementedError("wired when the self-healing service lands")
+        from self_healing_service.app import create_app as create_healing_app
+        from self_healing_service.kube.gateway import KubernetesGateway, api_client
+        from self_healing_service.settings import Settings as HealingSettings
+        from self_healing_service.store.sqlite import SqliteStore
+
+        o = self.options
+        fields: dict[str, Any] = {
+            "mode": o.mode,
+            "project_id": PROJECT,
+            "cluster_name": CLUSTER,
+            "cluster_location": LOCATION,
+            "kubeconfig": self.urls.kubeconfig,
+            "sqlite_path": self.data_dir / "heal.sqlite3",
+            "webhook_token": SecretStr(self.tokens["webhook"]),
+            "push_auth": "none",
+            "api_token": SecretStr(self.tokens["api"]),
+            "chatops_url": self.urls.chatops,
+            "chatops_token": SecretStr(self.tokens["chatops"]),
+            "public_url": self.urls.healing,
+            **o.healing_overrides,
+        }
+        settings = HealingSettings(**fields)
+        gateway = KubernetesGateway(api_client(self.urls.kubeconfig))
+        store = SqliteStore(settings.sqlite_path)
+        self.healing_app = create_healing_app(settings, gateway, store, self.clock)
+        self._serve(ServiceThread("self-healing", self.healing_app, o.host, port))
 
     def http(self) -> httpx.Client:
         return httpx.Client(timeout=10.0)
