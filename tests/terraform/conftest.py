@@ -1,8 +1,8 @@
 """Fixtures for the Terraform and deploy/ checks.
 
 Real: the repository's `.tf` files parsed with python-hcl2, the `terraform` binary (`fmt`, and
-`console` on the provider-free `policies.tf`), PyYAML, kubernetes-validate, and checkov run from
-its own virtual environment. Fake: nothing; no Google Cloud API is reachable, so nothing is
+`console` on the provider-free `policies.tf`), PyYAML, kubernetes-validate, checkov run from
+its own virtual environment, and the providers' published schemas (npm `@cdktf/provider-*`). Fake: nothing; no Google Cloud API is reachable, so nothing is
 applied and no provider is downloaded.
 """
 

@@ -104,3 +104,11 @@ def parse_folder(path: Path) -> Module:
 def env_names(module: Module, prefix: str) -> set[str]:
     """Environment variable names a module sets on its Cloud Run container (`PREFIX_...`)."""
     return set(re.findall(rf"\b({prefix}[A-Z0-9_]+)\s*=", module.text))
+
+
+def need_tool(name: str) -> str:
+    """Path of a tool, or skip/fail as `require_tool` does (usable from session fixtures)."""
+    path = _shared_conftest().find_tool(name)
+    if path is None:
+        missing_tool(name, "not found on PATH")
+    return str(path)
