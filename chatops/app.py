@@ -61,6 +61,7 @@ def _oidc_check(settings: ChatOpsSettings) -> CallerCheck:
                 authorization,
                 settings.notify_audience,
                 settings.notify_service_account,
+                settings.notify_certs_url,
             )
         except gcp.IdentityError as exc:
             raise PermissionError(str(exc)) from None

@@ -40,6 +40,10 @@ class ChatOpsSettings(BaseSettings):
     notify_service_account: str = Field(
         "", description="Service account e-mail the OIDC token must carry (the healing service)."
     )
+    notify_certs_url: str = Field(
+        "https://www.googleapis.com/oauth2/v1/certs",
+        description="Where Google's token-signing certificates are fetched (a local server in tests).",
+    )
 
     # --- Slack
     slack_bot_token: SecretStr | None = Field(

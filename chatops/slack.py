@@ -14,6 +14,7 @@ from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from chatops.outcomes import PermanentFailure, TemporaryFailure, parse_retry_after
+from chatops.redaction import redact
 
 # slack_sdk logs request URLs at DEBUG (a webhook URL is a secret): keep its logger quiet.
 _SDK_LOG = logging.getLogger("chatops.slack.sdk")
@@ -70,6 +71,9 @@ class SlackChannel:
             else None
         )
         self._webhook_url = webhook_url
+        for secret in (bot_token, webhook_url):
+            if secret is not None:
+                redact(secret.get_secret_value())
         if self._web is not None:
             # urllib only accepts whole seconds through slack_sdk; sub-second timeouts come here.
             self._web.timeout = timeout  # type: ignore[assignment]

@@ -9,6 +9,7 @@ import httpx
 from pydantic import SecretStr
 
 from chatops.outcomes import PermanentFailure, TemporaryFailure, parse_retry_after
+from chatops.redaction import redact
 
 DELIVERY_HEADER = "X-Gke-Heal-Delivery"
 
@@ -23,6 +24,7 @@ class TeamsChannel:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._url = webhook_url
+        redact(webhook_url.get_secret_value())
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
 
     async def aclose(self) -> None:

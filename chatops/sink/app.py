@@ -82,7 +82,7 @@ def create_sink_app(
             return False
         return bot_token is None or given == f"Bearer {bot_token}"
 
-    @app.post("/slack/webhook/{name}")
+    @app.post("/slack/webhook/{name:path}")
     async def slack_webhook(name: str, request: Request) -> Response:
         try:
             body = json.loads(await request.body())
@@ -175,7 +175,7 @@ def create_sink_app(
         records.post(ts, "slack", channel, fields.get("thread_ts") or None, body, clock())
         return JSONResponse({"ok": True, "files": stored})
 
-    @app.post("/teams/workflows/{name}")
+    @app.post("/teams/workflows/{name:path}")
     async def teams_workflow(name: str, request: Request) -> Response:
         try:
             body = json.loads(await request.body())
