@@ -2,8 +2,9 @@
 
 Real: the repository's `.tf` files parsed with python-hcl2, the `terraform` binary (`fmt`, and
 `console` on the provider-free `policies.tf`), PyYAML, kubernetes-validate, checkov run from
-its own virtual environment, and the providers' published schemas (npm `@cdktf/provider-*`). Fake: nothing; no Google Cloud API is reachable, so nothing is
-applied and no provider is downloaded.
+its own virtual environment, and the providers' published schemas (npm `@cdktf/provider-*`).
+Fake: nothing; no Google Cloud API is reachable, so nothing is applied and no provider binary
+is downloaded.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "lifecycle", "p
 
 _INTERFACE = re.compile(r"^export interface (\w+)")
 _ANCHOR = re.compile(r"#([a-z0-9_]+) \w+#[a-z0-9_]+\}")
-_PROPERTY = re.compile(r"^\s+readonly \w+\??: (.*)$")
+_PROPERTY = re.compile(r"^\s+readonly \w+(\??): (.*)$")
 
 
 class SchemaUnavailable(RuntimeError):
@@ -77,6 +77,7 @@ class Schema:
 
     config: str
     interfaces: dict[str, dict[str, str | None]]
+    required: dict[str, set[str]]
 
 
 def load(lib: Path, provider: Provider, resource_type: str) -> Schema | None:
@@ -85,12 +86,14 @@ def load(lib: Path, provider: Provider, resource_type: str) -> Schema | None:
     if not path.is_file():
         return None
     interfaces: dict[str, dict[str, str | None]] = {}
+    required: dict[str, set[str]] = {}
     current: dict[str, str | None] | None = None
     config = ""
     anchor = None
     for line in path.read_text().splitlines():
         if match := _INTERFACE.match(line):
             current = interfaces.setdefault(match.group(1), {})
+            must = required.setdefault(match.group(1), set())
             if "extends cdktf.TerraformMetaArguments" in line:
                 config = match.group(1)
             continue
@@ -101,7 +104,9 @@ def load(lib: Path, provider: Provider, resource_type: str) -> Schema | None:
         if found := _ANCHOR.search(line):
             anchor = found.group(1)
         elif (prop := _PROPERTY.match(line)) and anchor:
-            names = re.findall(r"\b([A-Z]\w+)\b", prop.group(1))
+            if not prop.group(1):
+                must.add(anchor)
+            names = re.findall(r"\b([A-Z]\w+)\b", prop.group(2))
             current[anchor] = next(
                 (n for n in names if n in interfaces or n.endswith(tuple(interfaces))),
                 names[0] if names else None,
@@ -112,7 +117,7 @@ def load(lib: Path, provider: Provider, resource_type: str) -> Schema | None:
         for key, nested in props.items():
             if nested not in interfaces:
                 props[key] = None
-    return Schema(config=config, interfaces=interfaces) if config else None
+    return Schema(config=config, interfaces=interfaces, required=required) if config else None
 
 
 def unknown_arguments(schema: Schema, body: dict[str, Any]) -> list[str]:
@@ -122,7 +127,13 @@ def unknown_arguments(schema: Schema, body: dict[str, Any]) -> list[str]:
 
 def _walk(schema: Schema, interface: str, body: dict[str, Any], path: str) -> list[str]:
     props = schema.interfaces[interface]
-    problems = []
+    problems = [
+        f"{path}{name} is required"
+        for name in sorted(schema.required.get(interface, set()) - set(body))
+        if not (
+            isinstance(body.get("dynamic"), list) and any(f'"{name}"' in d for d in body["dynamic"])
+        )
+    ]
     for key, value in body.items():
         if key.startswith("__") or key in META_ARGUMENTS:
             continue

@@ -69,3 +69,11 @@ def test_the_check_catches_a_misspelt_argument(
         "template.containers.envs (dynamic) is not a block",
         "template.service_acount",
     ]
+    del resource.body["location"]
+    assert "location is required" in unknown_arguments(schema, resource.body)
+    assert sorted(unknown_arguments(schema, resource.body)) == [
+        "ingres",
+        "location is required",
+        "template.containers.envs (dynamic) is not a block",
+        "template.service_acount",
+    ]
