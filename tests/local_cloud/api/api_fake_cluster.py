@@ -139,9 +139,11 @@ class FakeCluster:
 
     def reconcile(self) -> None:
         for deployment in self.store.list("deployments")[0]:
-            self._deployment(deployment)
+            if not deployment["metadata"].get("deletionTimestamp"):  # as real controllers do
+                self._deployment(deployment)
         for replicaset in self.store.list("replicasets")[0]:
-            self._replicaset(replicaset)
+            if not replicaset["metadata"].get("deletionTimestamp"):
+                self._replicaset(replicaset)
         for pod in self.store.list("pods")[0]:
             if not pod["spec"].get("nodeName") and not pod["metadata"].get("deletionTimestamp"):
                 self._start_pod(pod)

@@ -63,7 +63,7 @@ def test_get_deployments_nodes_and_events(sim: Simulated, kubectl: KubectlRun, a
     assert any(
         r[0] == "node-1" and r[1].startswith("Ready") and r[4].startswith("v1.32") for r in nodes
     )
-    pod = running_pods(sim.store, app)[0]
+    pod = wait_for(lambda: running_pods(sim.store, app), what="a running pod")[0]
     sim.store.create("events", _event(pod, "BackOff", "Back-off restarting failed container", sim))
     events = kubectl("get", "events", "-A").stdout
     header = events.splitlines()[0].split()
@@ -103,7 +103,7 @@ def _event(pod: dict[str, Any], reason: str, message: str, sim: Simulated) -> di
 def test_describe_pod_shows_status_and_events(
     sim: Simulated, kubectl: KubectlRun, app: str
 ) -> None:
-    pod = running_pods(sim.store, app)[0]
+    pod = wait_for(lambda: running_pods(sim.store, app), what="a running pod")[0]
     name = pod["metadata"]["name"]
     sim.store.create("events", _event(pod, "Unhealthy", "Readiness probe failed: HTTP 503", sim))
     out = kubectl("describe", "pod", name).stdout
@@ -118,7 +118,9 @@ def test_describe_pod_shows_status_and_events(
 
 
 def test_logs_and_previous_logs(sim: Simulated, kubectl: KubectlRun, app: str) -> None:
-    pod = running_pods(sim.store, app)[0]["metadata"]["name"]
+    pod = wait_for(lambda: running_pods(sim.store, app), what="a running pod")[0]["metadata"][
+        "name"
+    ]
     sim.cluster.logs[("default", pod, app)] = [f"GET /cart 200 line {i}" for i in range(10)]
     out = kubectl("logs", pod, "--tail=3").stdout
     assert out.splitlines() == [

@@ -82,7 +82,9 @@ def test_scale_and_patches(sim: Simulated, api: client.ApiClient, web: str) -> N
 
 
 def test_logs(sim: Simulated, api: client.ApiClient, web: str) -> None:
-    pod = running_pods(sim.store, web)[0]["metadata"]["name"]
+    pod = wait_for(lambda: running_pods(sim.store, web), what="a running pod")[0]["metadata"][
+        "name"
+    ]
     sim.cluster.logs[("default", pod, web)] = ["a", "b", "c"]
     text = client.CoreV1Api(api).read_namespaced_pod_log(
         pod, "default", container=web, tail_lines=2
@@ -101,7 +103,9 @@ def test_eviction_respects_the_budget(sim: Simulated, api: client.ApiClient, web
         },
     )
     core = client.CoreV1Api(api)
-    victim = running_pods(sim.store, web)[0]["metadata"]["name"]
+    victim = wait_for(lambda: running_pods(sim.store, web), what="a running pod")[0]["metadata"][
+        "name"
+    ]
     eviction = {
         "metadata": {"name": victim, "namespace": "default"}
     }  # no kind, as the client sends
@@ -180,7 +184,9 @@ def test_dry_run_does_not_persist(sim: Simulated, api: client.ApiClient, web: st
         sim.store.get("deployments", "default", web)["metadata"]["resourceVersion"]
         == before["metadata"]["resourceVersion"]
     )
-    pod = running_pods(sim.store, web)[0]["metadata"]["name"]
+    pod = wait_for(lambda: running_pods(sim.store, web), what="a running pod")[0]["metadata"][
+        "name"
+    ]
     client.CoreV1Api(api).delete_namespaced_pod(pod, "default", dry_run="All")
     assert sim.store.get("pods", "default", pod)["metadata"].get("deletionTimestamp") is None
 

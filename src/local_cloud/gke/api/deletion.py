@@ -44,6 +44,14 @@ def delete_options(request: Request) -> Obj:
     return options
 
 
+def _drop_foreground(obj: Obj) -> None:
+    finalizers = [f for f in obj["metadata"].get("finalizers") or [] if f != "foregroundDeletion"]
+    if finalizers:
+        obj["metadata"]["finalizers"] = finalizers
+    else:
+        obj["metadata"].pop("finalizers", None)
+
+
 class Deleter:
     """Deletes objects and their dependents; pods terminate gracefully when a runtime runs them."""
 
@@ -123,7 +131,15 @@ class Deleter:
         if policy == "Orphan":
             self._orphan(meta.get("uid"), namespace)
         elif policy == "Foreground":
+            # The owner is marked as being deleted first, so controllers leave it alone (and do
+            # not recreate its dependents) while the dependents go.
+            self._mark_deleting(resource, namespace, name, finalizer="foregroundDeletion")
             self._cascade(meta.get("uid"), namespace, options)
+            try:
+                self.store.mutate(resource.plural, namespace, name, _drop_foreground)
+                meta = self.store.get(resource.plural, namespace, name)["metadata"]
+            except StoreError:
+                return obj
         if meta.get("finalizers"):
             return self._mark_deleting(resource, namespace, name)
         try:
@@ -135,13 +151,20 @@ class Deleter:
         return served(resource.plural, deleted)
 
     def _mark_deleting(
-        self, resource: ResourceType, namespace: str | None, name: str, grace: int = 0
+        self,
+        resource: ResourceType,
+        namespace: str | None,
+        name: str,
+        grace: int = 0,
+        finalizer: str = "",
     ) -> Obj:
         stamp = rfc3339(self.store.clock.now())
 
         def mark(obj: Obj) -> None:
             obj["metadata"].setdefault("deletionTimestamp", stamp)
             obj["metadata"].setdefault("deletionGracePeriodSeconds", grace)
+            if finalizer and finalizer not in obj["metadata"].get("finalizers", []):
+                obj["metadata"].setdefault("finalizers", []).append(finalizer)
 
         return served(resource.plural, self.store.mutate(resource.plural, namespace, name, mark))
 

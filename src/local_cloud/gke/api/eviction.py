@@ -42,6 +42,7 @@ def budget(pdb: Obj, pods: list[Obj]) -> tuple[int, int, int]:
             spec.get("selector"), (p.get("metadata") or {}).get("labels") or {}
         )
         and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+        and not (p.get("metadata") or {}).get("deletionTimestamp")  # already on its way out
     ]
     expected = len(selected)
     healthy = sum(1 for p in selected if is_ready(p))
