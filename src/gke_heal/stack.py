@@ -188,6 +188,22 @@ class LocalStack:
         )
         self._start_healing(healing_port)
 
+        on_progress("dashboard")
+        from gke_heal.dashboard import DashboardSources, create_dashboard
+
+        dashboard = create_dashboard(
+            DashboardSources(
+                healing_url=self.urls.healing,
+                healing_token=self.tokens["api"],
+                monitoring_url=self.urls.monitoring,
+                chat_sink_url=self.urls.chat_sink,
+                project=PROJECT,
+            )
+        )
+        self.urls.dashboard = self._serve(
+            ServiceThread("dashboard", dashboard, o.host, o.dashboard_port)
+        )
+
         on_progress("clock, cluster and alerting loops")
         self.cluster.start()
         self._stoppers.append(self.cluster.stop)
