@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import random
 import threading
 from collections import deque
@@ -29,10 +30,12 @@ from local_cloud.gke.controllers.nodelifecycle import NodeLifecycleController
 from local_cloud.gke.controllers.replicaset import ReplicaSetController
 from local_cloud.gke.controllers.scheduler import Scheduler
 from local_cloud.gke.events import EventRecorder
-from local_cloud.gke.faults import Effect
+from local_cloud.gke.faults import FAULT_ANNOTATION, FAULTS, PARAMS_ANNOTATION, Effect
 from local_cloud.gke.kubelet import Kubelet
 from local_cloud.gke.nodes import NodePool, internal_ip, node_object
 from local_cloud.gke.objects import controller_of, is_terminating
+from local_cloud.gke.prometheus import render as render_exposition
+from local_cloud.gke.reconcile import run_timer, settle
 from local_cloud.gke.runtime import LogLine, Usage
 from local_cloud.gke.store import NotFound, ObjectStore, WatchEvent
 from local_cloud.gke.telemetry import ClusterIdentity, TelemetrySink, event_entry
@@ -166,10 +169,6 @@ class Cluster:
         self, kind: str, namespace: str | None, name: str, params: Obj | None = None
     ) -> None:
         """Annotate a Deployment (or, with namespace None, a Node) with a fault, as the chaos CLI does."""
-        import json
-
-        from local_cloud.gke.faults import FAULT_ANNOTATION, FAULTS, PARAMS_ANNOTATION
-
         stage = FAULTS[kind]
         resource = "nodes" if stage.target == "Node" else "deployments"
 
@@ -187,7 +186,6 @@ class Cluster:
 
     def clear(self, namespace: str | None, name: str, *, node: bool = False) -> None:
         """Remove a fault annotation (the fault ends)."""
-        from local_cloud.gke.faults import FAULT_ANNOTATION, PARAMS_ANNOTATION
 
         def change(obj: Obj) -> None:
             annotations = obj["metadata"].get("annotations") or {}
@@ -253,9 +251,7 @@ class Cluster:
 
     def prometheus_text(self) -> str:
         """The cluster's Prometheus exposition (see `local_cloud.gke.prometheus`)."""
-        from local_cloud.gke.prometheus import render
-
-        return render(list(self.kubelets.values()), self.view.list("nodes"))
+        return render_exposition(list(self.kubelets.values()), self.view.list("nodes"))
 
     # -- ClusterRuntime --------------------------------------------------------------------------
     def _container(self, namespace: str, pod: str, container: str) -> ContainerState:
@@ -343,13 +339,9 @@ class Cluster:
         return str(owner["name"])
 
     def _settle(self) -> None:
-        from local_cloud.gke.reconcile import settle
-
         settle(self)
 
     def _run_due(self, now: float) -> None:
-        from local_cloud.gke.reconcile import run_timer
-
         for key in self._timers.pop_due(now):
             run_timer(self, key, now)
 
