@@ -24,6 +24,16 @@ IMAGES: dict[str, tuple[list[str] | None, str | None]] = {
     "dataflow": (None, None),
 }
 SERVICE_PORT = 8080
+# The wheel force-includes the alert-policy definition (pyproject), so building the project
+# from source in an image fails unless the image's build context copies it.
+POLICIES = "terraform/modules/alerting/policies.json"
+# Findings in images another unit owns, waiting for that unit (reported as xfail, never hidden).
+AWAITING_OWNER = {
+    (
+        "training",
+        "policies",
+    ): "issue 9: COPY terraform/modules/alerting/policies.json before pip install",
+}
 
 
 @dataclass
@@ -98,6 +108,22 @@ def test_image_is_pinned_non_root_with_an_entry_point(image: str) -> None:
     expected, _ = IMAGES[image]
     if expected is not None:
         assert entry is not None and json.loads(entry) == expected, f"{image}: entry point {entry}"
+
+
+@pytest.mark.parametrize("image", sorted(IMAGES))
+def test_building_the_project_copies_the_policy_definition(image: str) -> None:
+    stages = parse_dockerfile(_dockerfile(image))
+    for stage in stages:
+        runs = " ".join(arg for kw, arg in stage.instructions if kw == "RUN")
+        installs_project = re.search(r"pip install[^&;]*\s['\"]?\.(\[[^\]]*\])?['\"]?(\s|$)", runs)
+        if not installs_project:
+            continue
+        copies = " ".join(arg for kw, arg in stage.instructions if kw in ("COPY", "ADD"))
+        if POLICIES in copies or re.search(r"(^|\s)\.\s", copies + " "):
+            continue
+        if (image, "policies") in AWAITING_OWNER:
+            pytest.xfail(AWAITING_OWNER[(image, "policies")])
+        pytest.fail(f"{image}: builds the project without copying {POLICIES} (the wheel needs it)")
 
 
 @pytest.mark.parametrize("image", [i for i, (entry, _) in IMAGES.items() if entry])
