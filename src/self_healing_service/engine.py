@@ -136,7 +136,7 @@ class Healer:
         while True:
             now = self.clock.now()
             view = gather(self.api, incident, now)
-            history = self.store.history(incident, now)
+            history = self.store.history(incident, now, self.settings.mode)
             if record["state"] == "closed" or self._closed(incident):
                 incident = _closed(incident)
             decision = decide(incident, view, history, now, self.policy, self.limits)

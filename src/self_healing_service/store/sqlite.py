@@ -63,8 +63,7 @@ class SqliteStore:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        with self._tx() as db:
-            db.executescript(SCHEMA)
+        self._db().executescript(SCHEMA)  # idempotent; executescript manages its transaction
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -208,9 +207,9 @@ class SqliteStore:
         rows = self._db().execute(query + " ORDER BY opened_at DESC LIMIT ?", (*args, limit))
         return [self._incident_row(r) for r in rows]
 
-    def history(self, incident: Incident, now: float) -> History:
+    def history(self, incident: Incident, now: float, default_mode: Mode = "observe") -> History:
         db = self._db()
-        mode, paused = self.control("observe")
+        mode, paused = self.control(default_mode)
         row = db.execute("SELECT rung FROM incidents WHERE id=?", (incident.id,)).fetchone()
         actions = tuple(
             ActionRecord(

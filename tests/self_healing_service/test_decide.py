@@ -1,0 +1,129 @@
+"""`decide` as a table: each case is an incident, a cluster view, a history and the one-line
+reason we expect. Pure: no cluster, no store, no clock but the number passed in."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from self_healing_service.decision import decide
+from self_healing_service.guardrails import Limits
+from self_healing_service.history import ActionRecord, ApprovalRecord, History
+from self_healing_service.incidents import Incident
+from self_healing_service.policy import Policy, Rule, Step
+from self_healing_service.view import ClusterView, NodeView, PodView, WorkloadView
+
+NOW = 1_767_225_600.0
+
+
+def incident(issue: str = "memory_leak", **kw: object) -> Incident:
+    base = Incident(
+        id="0.abc", state="open", issue=issue, severity="critical", namespace="shop",
+        kind="Deployment", name="cart", source="monitoring", started_at=NOW - 60,
+    )  # fmt: skip
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def workload(**kw: object) -> WorkloadView:
+    base = WorkloadView(
+        namespace="shop", name="cart", replicas=3, ready=3, available=3, updated=3,
+        generation=2, observed_generation=2, revision=2, previous_revision=1,
+        revision_created_at=NOW - 86_400,
+    )  # fmt: skip
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def pods(n: int = 3, ready: bool = True) -> tuple[PodView, ...]:
+    return tuple(PodView(f"cart-{i}", f"u{i}", "Running", ready, i, "n1") for i in range(n))
+
+
+def view(**kw: object) -> ClusterView:
+    return replace(ClusterView(NOW, workload=workload(), pods=pods()), **kw)  # type: ignore[arg-type]
+
+
+def node_view(**kw: object) -> ClusterView:
+    node = replace(NodeView("n1", False, False, "default-pool", evictable_pods=("shop/a",)), **kw)  # type: ignore[arg-type]
+    return ClusterView(NOW, node=node, pool_nodes=3)
+
+
+ENFORCE = History(mode="enforce")
+other_action = ActionRecord("0.other", 0, "rollout_restart", "shop/cart", "done", NOW - 120)
+
+CASES = [
+    # (name, incident, view, history, outcome, action, reason fragment)
+    ("memory leak restarts", incident(), view(), ENFORCE, "act", "rollout_restart", "guardrails passed"),
+    ("observe only notifies", incident(), view(), History(mode="observe"), "notify_only", "rollout_restart", "would rollout_restart"),
+    ("recommend asks", incident(), view(), History(mode="recommend"), "await_approval", "rollout_restart", "recommend mode"),
+    ("paused", incident(), view(), History(mode="enforce", paused=True), "skip", None, "paused"),
+    ("closed ends", incident(state="closed"), view(), ENFORCE, "close", None, "closed"),
+    ("unknown issue", incident("error_burst"), view(), ENFORCE, "notify_only", None, "no remediation rule"),
+    ("kube-system", incident(namespace="kube-system"), view(), ENFORCE, "skip", None, "kube-system"),
+    ("missing workload", incident(), view(workload=None, pods=()), ENFORCE, "skip", None, "not found"),
+    ("cooldown", incident(), view(), replace(ENFORCE, actions=(other_action,)), "skip", None, "cooldown: last action 2 min ago"),
+    ("rate limit", incident(), view(), replace(ENFORCE, actions=tuple(replace(other_action, at=NOW - 1000 - i) for i in range(3))), "skip", None, "3 actions on shop/cart"),
+    ("breaker", incident(), view(), replace(ENFORCE, outcomes=("failed",) * 3), "escalate", None, "last 3 fixes failed"),
+    ("gitops", incident(), view(workload=workload(annotations={"argocd.argoproj.io/tracking-id": "x"})), ENFORCE, "postpone", None, "GitOps"),
+    ("mid-rollout", incident(), view(workload=workload(updated=1)), ENFORCE, "postpone", None, "mid-rollout"),
+    ("silenced", incident(), view(), replace(ENFORCE, silenced_until=NOW + 60), "skip", None, "silenced"),
+    ("crash loop after rollout undoes", incident("crash_loop"), view(workload=workload(revision_created_at=NOW - 60, updated=1)), ENFORCE, "act", "rollout_undo", "rollout_undo shop/cart"),
+    ("crash loop deletes worst pod", incident("crash_loop"), view(pods=pods(3, ready=False)), ENFORCE, "act", "delete_pod", "delete_pod shop/cart-2"),
+    ("crash loop second rung", incident("crash_loop"), view(), replace(ENFORCE, attempted_rungs=1), "act", "rollout_restart", "rollout_restart"),
+    ("ladder exhausted", incident(), view(), replace(ENFORCE, attempted_rungs=1), "escalate", None, "all 1 rungs tried"),
+    ("bad rollout without history", incident("bad_rollout"), view(workload=workload(previous_revision=None)), ENFORCE, "escalate", None, "no previous revision"),
+    ("cpu scales", incident("cpu_saturation"), view(), ENFORCE, "act", "scale", "replicas=4"),
+    ("cpu at max", incident("cpu_saturation"), view(workload=workload(replicas=10, updated=10, available=10)), ENFORCE, "escalate", None, "maximum of 10"),
+    ("hpa owns", incident("cpu_saturation"), view(workload=workload(hpa_name="cart", hpa_max=6)), ENFORCE, "escalate", None, "HPA cart"),
+    ("share cap healthy pods", incident("crash_loop"), view(pods=(*pods(3), PodView("cart-t", "t", "Running", True, 0, "n1", terminating=True))), ENFORCE, "skip", None, "2/3 pods would be disrupted"),
+    ("node drains", incident("node_failure", kind="Node", name="n1", namespace=""), node_view(), ENFORCE, "act", "drain", "drain n1"),
+    ("node pool cap", incident("node_failure", kind="Node", name="n1", namespace=""), replace(node_view(), pool_unschedulable=1), ENFORCE, "escalate", None, "2/3 nodes"),
+    ("excluded", incident(), view(workload=workload(labels={"gke-heal.io/exclude": "true"})), ENFORCE, "skip", None, "excluded"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("incident_", "view_", "history", "outcome", "action", "reason"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_decide(
+    incident_: Incident,
+    view_: ClusterView,
+    history: History,
+    outcome: str,
+    action: str | None,
+    reason: str,
+) -> None:
+    decision = decide(incident_, view_, history, NOW)
+    assert decision.outcome == outcome, decision.reasons
+    if action is not None:
+        assert decision.action is not None and decision.action.name == action
+    text = " ".join(decision.reasons) + (decision.action.describe() if decision.action else "")
+    assert reason in text
+
+
+def test_approval_lifecycle() -> None:
+    policy = Policy((Rule("memory_leak", (Step("rollout_restart", approval=True),)),))
+    waiting = decide(incident(), view(), ENFORCE, NOW, policy)
+    assert waiting.outcome == "await_approval"
+    approved = ApprovalRecord("a", "0.abc", 0, "rollout_restart", "approved", NOW, NOW + 60, "u")
+    assert (
+        decide(incident(), view(), replace(ENFORCE, approval=approved), NOW, policy).outcome
+        == "act"
+    )
+    expired = decide(incident(), view(), replace(ENFORCE, approval=approved), NOW + 61, policy)
+    assert expired.outcome == "await_approval"
+    denied = replace(approved, status="denied")
+    result = decide(incident(), view(), replace(ENFORCE, approval=denied), NOW, policy)
+    assert result.outcome == "escalate" and "denied by u" in result.reasons[0]
+
+
+def test_policy_from_yaml_and_limits() -> None:
+    policy = Policy.from_yaml(
+        "rules:\n- issue: memory_leak\n  namespaces: [shop]\n  ladder:\n"
+        "  - {action: scale, params: {replicas: 8}}\n"
+    )
+    decision = decide(incident(), view(), ENFORCE, NOW, policy, Limits(max_scale_replicas=5))
+    assert decision.action is not None and decision.action.params["replicas"] == 5
+    with pytest.raises(ValueError, match="action"):
+        Policy.from_yaml("rules:\n- issue: x\n  ladder: [{action: reboot_cluster}]\n")

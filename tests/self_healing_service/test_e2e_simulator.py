@@ -1,0 +1,285 @@
+"""End to end against the cluster simulator over real HTTP: a notice arrives by one of the
+three intake paths, the service diagnoses, acts within guardrails, verifies, and records it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import FAULT, ChatOps, Served, Sim, fast_settings, wait_for
+from notices import alertmanager, monitoring, pubsub
+
+from self_healing_service.app import create_app
+from self_healing_service.store.sqlite import SqliteStore
+
+pytestmark = pytest.mark.slow
+
+
+class Service:
+    def __init__(self, served: Served, store: SqliteStore) -> None:
+        self.served, self.store = served, store
+        self.http = httpx.Client(base_url=served.url, timeout=10)
+
+    def send(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        if path == "monitoring":
+            return self.http.post("/alerts/monitoring?auth_token=hook-secret", json=body)
+        if path == "pubsub":
+            return self.http.post(
+                "/alerts/pubsub", json=pubsub(body), headers={"Authorization": "Bearer push-secret"}
+            )
+        return self.http.post(
+            "/alerts/alertmanager", json=body, headers={"Authorization": "Bearer am-secret"}
+        )
+
+    def settled(self, incident_id: str) -> dict[str, Any]:
+        def done() -> dict[str, Any] | None:
+            found = self.store.incident(incident_id)
+            terminal = ("resolved", "escalated", "notified", "skipped", "closed")
+            return found if found and found["status"] in terminal else None
+
+        return dict(wait_for(done, 90, f"incident {incident_id} settled"))
+
+    def kinds(self, incident_id: str) -> list[str]:
+        return [r["kind"] for r in self.store.audit_records(incident_id=incident_id)]
+
+
+@pytest.fixture
+def make_service(sim: Sim, tmp_path: Path, chatops: ChatOps) -> Iterator[Callable[..., Service]]:
+    stack = contextlib.ExitStack()
+
+    def make(**overrides: Any) -> Service:
+        settings = fast_settings(tmp_path, chatops_url=chatops.url, **overrides)
+        store = SqliteStore(settings.sqlite_path)
+        app = create_app(settings, sim.gateway(backoff=0.05), store)
+        return Service(stack.enter_context(Served(app)), store)
+
+    with stack:
+        yield make
+
+
+@pytest.fixture
+def service(make_service: Callable[..., Service]) -> Service:
+    return make_service()
+
+
+def _body(path: str, incident_id: str, issue: str, workload: str, **kw: Any) -> dict[str, Any]:
+    if path == "alertmanager":
+        return alertmanager(incident_id, issue, workload, **kw)
+    return monitoring(incident_id, issue, workload, **kw)
+
+
+def _id(path: str, incident_id: str) -> str:
+    return f"am-{incident_id}" if path == "alertmanager" else incident_id
+
+
+def test_memory_leak_by_webhook_is_restarted_and_verified(
+    sim: Sim, service: Service, chatops: ChatOps
+) -> None:
+    sim.annotate("cart", {FAULT: "memory_leak"})
+    try:
+        before = sim.deployment("cart")["metadata"]["generation"]
+        assert (
+            service.send("monitoring", monitoring("0.leak", "memory_leak", "shop/cart")).status_code
+            == 200
+        )
+        record = service.settled("0.leak")
+        assert record["status"] == "resolved", service.store.audit_records(incident_id="0.leak")
+        after = sim.deployment("cart")
+        assert after["metadata"]["generation"] == before + 1
+        assert (
+            "kubectl.kubernetes.io/restartedAt"
+            in after["spec"]["template"]["metadata"]["annotations"]
+        )
+        kinds = service.kinds("0.leak")
+        for expected in (
+            "notice",
+            "decision",
+            "plan",
+            "action_started",
+            "action_done",
+            "verification",
+        ):
+            assert expected in kinds
+        wait_for(lambda: "verified" in chatops.kinds("0.leak"), 10, "verified notification")
+        assert chatops.kinds("0.leak")[0] == "incident_opened"
+    finally:
+        sim.annotate("cart", {FAULT: None})
+
+
+@pytest.mark.parametrize(("path", "target"), [("pubsub", "ad"), ("alertmanager", "shipping")])
+def test_memory_leak_by_the_other_paths(sim: Sim, service: Service, path: str, target: str) -> None:
+    sim.annotate(target, {FAULT: "memory_leak"})
+    try:
+        generation = sim.deployment(target)["metadata"]["generation"]
+        response = service.send(path, _body(path, "leak-" + path, "memory_leak", f"shop/{target}"))
+        assert response.status_code == 200, response.text
+        record = service.settled(_id(path, "leak-" + path))
+        assert record["status"] == "resolved"
+        assert record["source"] == path
+        assert sim.deployment(target)["metadata"]["generation"] == generation + 1
+    finally:
+        sim.annotate(target, {FAULT: None})
+
+
+def test_cpu_saturation_by_pubsub_scales_out(sim: Sim, service: Service) -> None:
+    sim.annotate("frontend", {FAULT: "cpu_saturation"})
+    try:
+        assert sim.deployment("frontend")["spec"]["replicas"] == 3
+        service.send("pubsub", monitoring("0.cpu", "cpu_saturation", "shop/frontend"))
+        record = service.settled("0.cpu")
+        assert record["status"] == "resolved", service.kinds("0.cpu")
+        assert sim.deployment("frontend")["spec"]["replicas"] == 4
+        assert sum(1 for p in sim.pods("frontend") if p["status"].get("phase") == "Running") >= 4
+    finally:
+        sim.annotate("frontend", {FAULT: None})
+
+
+def test_bad_rollout_by_alertmanager_is_rolled_back(sim: Sim, service: Service) -> None:
+    good_image = sim.deployment("payment")["spec"]["template"]["spec"]["containers"][0]["image"]
+    sim.annotate("payment", {FAULT: "bad_rollout"})
+    try:
+        wait_for(
+            lambda: (
+                sim.deployment("payment")["spec"]["template"]["spec"]["containers"][0]["image"]
+                != good_image
+            ),
+            20,
+            "the bad revision",
+        )
+        service.send("alertmanager", alertmanager("badroll", "bad_rollout", "shop/payment"))
+        record = service.settled("am-badroll")
+        assert record["status"] == "resolved", service.store.audit_records(incident_id="am-badroll")
+        actions = service.store.actions("am-badroll")
+        assert [a["action"] for a in actions] == ["rollout_undo"]
+        image = sim.deployment("payment")["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert image == good_image
+    finally:
+        sim.annotate("payment", {FAULT: None})
+
+
+def test_crash_loop_climbs_the_ladder_then_hands_over(
+    sim: Sim, make_service: Callable[..., Service], chatops: ChatOps
+) -> None:
+    service = make_service(verify_timeout_seconds=3.0)
+    sim.annotate("checkout", {FAULT: "crash_loop"})
+    try:
+        wait_for(
+            lambda: any(
+                c.get("restartCount", 0) > 0
+                for p in sim.pods("checkout")
+                for c in p["status"].get("containerStatuses", [])
+            ),
+            30,
+            "a crash",
+        )
+        service.send("monitoring", monitoring("0.crash", "crash_loop", "shop/checkout"))
+        record = service.settled("0.crash")
+        assert record["status"] == "escalated"
+        actions = service.store.actions("0.crash")
+        assert [a["action"] for a in actions] == ["delete_pod", "rollout_restart"]
+        verifications = [
+            r["data"] for r in service.store.audit_records(incident_id="0.crash")
+            if r["kind"] == "verification"
+        ]  # fmt: skip
+        assert [v["recovered"] for v in verifications] == [False, False]
+        wait_for(lambda: "escalated" in chatops.kinds("0.crash"), 10, "escalation sent")
+    finally:
+        sim.annotate("checkout", {FAULT: None})
+
+
+def test_node_failure_by_webhook_is_cordoned_and_drained(sim: Sim, service: Service) -> None:
+    nodes, _ = sim.store.list("nodes", None, lambda n: "default-pool" in n["metadata"]["name"])
+    busy = max(
+        nodes,
+        key=lambda n: len(
+            sim.store.list(
+                "pods", None, lambda p, n=n: p["spec"].get("nodeName") == n["metadata"]["name"]
+            )[0]
+        ),
+    )["metadata"]["name"]
+
+    def fault(value: str | None) -> None:
+        def change(obj: dict[str, Any]) -> None:
+            annotations = obj["metadata"].setdefault("annotations", {})
+            if value is None:
+                annotations.pop(FAULT, None)
+            else:
+                annotations[FAULT] = value
+
+        sim.store.mutate("nodes", None, busy, change)
+
+    fault("node_not_ready")
+    try:
+        service.send("monitoring", monitoring("0.node", "node_failure", busy, node=busy))
+        record = service.settled("0.node")
+        assert record["status"] == "resolved", service.store.audit_records(incident_id="0.node")
+        assert sim.store.get("nodes", None, busy)["spec"].get("unschedulable") is True
+        assert [a["action"] for a in service.store.actions("0.node")] == ["drain"]
+    finally:
+        fault(None)
+
+        def uncordon(obj: dict[str, Any]) -> None:
+            obj["spec"].pop("unschedulable", None)
+
+        sim.store.mutate("nodes", None, busy, uncordon)
+
+
+@pytest.mark.parametrize("path", ["monitoring", "pubsub", "alertmanager"])
+def test_issues_without_a_rule_only_notify(
+    sim: Sim, service: Service, chatops: ChatOps, path: str
+) -> None:
+    generations = {d: sim.deployment(d)["metadata"]["generation"] for d in ("search", "email")}
+    for number, issue in enumerate(("error_burst", "latency_regression")):
+        incident_id = f"{path}-{issue}"
+        service.send(
+            path, _body(path, incident_id, issue, "shop/search" if number else "shop/email")
+        )
+        record = service.settled(_id(path, incident_id))
+        assert record["status"] == "notified"
+        assert service.store.actions(_id(path, incident_id)) == []
+        decision = next(
+            r["data"] for r in service.store.audit_records(incident_id=_id(path, incident_id))
+            if r["kind"] == "decision"
+        )  # fmt: skip
+        assert "no remediation rule" in decision["reasons"][0]
+    assert {d: sim.deployment(d)["metadata"]["generation"] for d in generations} == generations
+
+
+def test_observe_mode_changes_nothing(
+    sim: Sim, make_service: Callable[..., Service], chatops: ChatOps
+) -> None:
+    service = make_service(mode="observe")
+    before = {
+        name: (
+            sim.deployment(name)["metadata"]["generation"],
+            sim.deployment(name)["spec"]["replicas"],
+        )
+        for name in ("recommendation", "catalogue")
+    }
+    pods_before = {p["metadata"]["name"] for p in sim.pods("recommendation")}
+    service.send("monitoring", monitoring("0.obs1", "memory_leak", "shop/recommendation"))
+    service.send("pubsub", monitoring("0.obs2", "cpu_saturation", "shop/catalogue"))
+    for incident_id in ("0.obs1", "0.obs2"):
+        assert service.settled(incident_id)["status"] == "notified"
+        assert service.store.actions(incident_id) == []
+    wait_for(lambda: "action_planned" in chatops.kinds("0.obs1"), 10, "the recommendation")
+    planned = [
+        e
+        for e in chatops.received
+        if e["incident_id"] == "0.obs1" and e["kind"] == "action_planned"
+    ]
+    assert planned[0]["action"]["name"] == "rollout_restart"
+    assert "would rollout_restart" in planned[0]["reasons"][0]
+    after = {
+        name: (
+            sim.deployment(name)["metadata"]["generation"],
+            sim.deployment(name)["spec"]["replicas"],
+        )
+        for name in before
+    }
+    assert after == before
+    assert {p["metadata"]["name"] for p in sim.pods("recommendation")} == pods_before
