@@ -225,6 +225,7 @@ def _settings_env(module_name: str) -> tuple[set[str], set[str]]:
     [
         ("healing_service", "self_healing_service.settings", "HEAL_"),
         ("chatops", "chatops.settings", "CHATOPS_"),
+        ("telemetry", "telemetry_pipeline.exporter", "EXPORTER_"),
     ],
 )
 def test_cloud_run_env_matches_the_service_settings(
