@@ -103,7 +103,9 @@ def parse_folder(path: Path) -> Module:
 
 def env_names(module: Module, prefix: str) -> set[str]:
     """Environment variable names a module sets on its Cloud Run container (`PREFIX_...`)."""
-    return set(re.findall(rf"\b({prefix}[A-Z0-9_]+)\s*=", module.text))
+    as_keys = re.findall(rf"\b({prefix}[A-Z0-9_]+)\s*=", module.text)  # env = { KEY = value }
+    as_blocks = re.findall(rf'\bname\s*=\s*"({prefix}[A-Z0-9_]+)"', module.text)  # env { name = }
+    return set(as_keys) | set(as_blocks)
 
 
 def need_tool(name: str) -> str:
