@@ -167,7 +167,7 @@ def test_run_from_jsonl_files(telemetry: Any, tmp_path: Path, monitoring_receive
             f"--metrics_input={tmp_path / 'metrics.jsonl'}",
             f"--logs_input={tmp_path / 'logs.jsonl'}",
             f"--output_dir={out}",
-            "--cluster_project=test-project",
+            "--metric_project=test-project",
         ],
         scorer_factory=UtilisationScorer,
         writer_factory=HttpWriterFactory(monitoring_receiver.url, "test-project"),

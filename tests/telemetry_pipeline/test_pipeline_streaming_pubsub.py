@@ -132,7 +132,7 @@ def test_pubsub_to_warehouse_and_monitoring(
             "--runner=BundleBasedDirectRunner", "--streaming",
             f"--metrics_subscription=projects/{PROJECT}/subscriptions/metrics-pipeline",
             f"--logs_subscription=projects/{PROJECT}/subscriptions/logs-pipeline",
-            "--window_seconds=2", "--allowed_lateness=30", f"--cluster_project={PROJECT}",
+            "--window_seconds=2", "--allowed_lateness=30", f"--metric_project={PROJECT}",
         ],
         scorer_factory=HalfScorer,
         row_sink_factory=SharedWarehouse(str(tmp_path)),

@@ -64,13 +64,16 @@ class TelemetryOptions(PipelineOptions):
             "--metrics_subscription", default=None, help="projects/P/subscriptions/S"
         )
         parser.add_argument("--logs_subscription", default=None, help="projects/P/subscriptions/S")
-        parser.add_argument("--bigquery_dataset", default=None, help="PROJECT:DATASET (cloud sink)")
+        parser.add_argument(
+            "--warehouse", default=None, help="BigQuery PROJECT:DATASET (cloud sink)"
+        )
         parser.add_argument("--output_dir", default=None, help="JSONL per table (local sink)")
         parser.add_argument("--monitoring_url", default=None, help="local Monitoring base URL")
-        parser.add_argument("--registry", default=None, help="model registry folder or gs:// URI")
+        parser.add_argument("--model_registry", default=None, help="registry folder or gs:// URI")
+        parser.add_argument("--model_version", default="latest", help="a version, or latest")
         parser.add_argument("--window_seconds", type=float, default=60.0)
         parser.add_argument("--allowed_lateness", type=float, default=60.0)
-        parser.add_argument("--cluster_project", default="local-project")
+        parser.add_argument("--metric_project", default="local-project", help="anomaly metric")
         parser.add_argument("--cluster_location", default="us-central1")
         parser.add_argument("--cluster_name", default="demo-cluster")
 
@@ -80,8 +83,14 @@ class RegistryScorerFactory:
     """Picklable: builds the reloading registry scorer on each worker."""
 
     registry: str
+    version: str = "latest"
 
     def __call__(self) -> RowScorer:
+        if self.version != "latest":
+            # A pinned version never changes: load it once, no reloading.
+            from telemetry_pipeline.scoring import load_model_scorer
+
+            return load_model_scorer(self.registry, self.version)
         return RegistryScorer(self.registry)
 
 
@@ -142,7 +151,7 @@ def build(
     """Wire sources → transforms → sinks into `pipeline`."""
     size, lateness = options.window_seconds, options.allowed_lateness
     cluster = ClusterIdentity(
-        options.cluster_project, options.cluster_location, options.cluster_name
+        options.metric_project, options.cluster_location, options.cluster_name
     )
     metrics, logs = _sources(pipeline, options)
     parsed_metrics = metrics | "ParseMetrics" >> ParseTelemetry("metric", size, lateness)
@@ -171,7 +180,7 @@ def build(
     for table, rows in outputs.items():
         if row_sink_factory is not None:
             _ = rows | f"Write_{table}" >> WriteRows(table, row_sink_factory)
-        elif options.bigquery_dataset:
+        elif options.warehouse:
             _ = rows | f"BigQuery_{table}" >> _bigquery(options, table)
     if writer_factory is not None:
         points = verdicts | "AnomalyPoints" >> AnomalyPoints(cluster)
@@ -217,7 +226,7 @@ def _bigquery(options: TelemetryOptions, table: str) -> beam.PTransform:
         else beam.io.WriteToBigQuery.Method.FILE_LOADS
     )
     return beam.io.WriteToBigQuery(
-        f"{options.bigquery_dataset}.{table}",
+        f"{options.warehouse}.{table}",
         schema={"fields": spec["schema"]},
         method=method,
         create_disposition=beam.io.BigQueryDisposition.CREATE_IF_NEEDED,
@@ -240,16 +249,16 @@ def run(
     """Build and run the pipeline from command-line flags; returns the PipelineResult."""
     options = TelemetryOptions(list(argv) if argv is not None else None)
     if scorer_factory is None:
-        if not options.registry:
-            raise ValueError("--registry is required (or pass scorer_factory)")
-        scorer_factory = RegistryScorerFactory(options.registry)
+        if not options.model_registry:
+            raise ValueError("--model_registry is required (or pass scorer_factory)")
+        scorer_factory = RegistryScorerFactory(options.model_registry, options.model_version)
     if row_sink_factory is None and options.output_dir:
         row_sink_factory = JsonlSinkFactory(options.output_dir)
     if writer_factory is None:
         if options.monitoring_url:
-            writer_factory = HttpWriterFactory(options.monitoring_url, options.cluster_project)
-        elif options.bigquery_dataset:
-            writer_factory = CloudWriterFactory(options.cluster_project)
+            writer_factory = HttpWriterFactory(options.monitoring_url, options.metric_project)
+        elif options.warehouse:
+            writer_factory = CloudWriterFactory(options.metric_project)
     pipeline = beam.Pipeline(options=options)
     build(
         pipeline,
