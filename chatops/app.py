@@ -208,8 +208,7 @@ def create_app(
         )
         if not fresh:
             return JSONResponse({"status": "duplicate", "event_id": notification.event_id}, 200)
-        planner.plan_ready()
-        courier.wake.set()
+        courier.wake.set()  # the courier plans the messages (charts take time) and sends them
         return JSONResponse({"status": "accepted", "event_id": notification.event_id}, 202)
 
     async def slack_form(request: Request) -> tuple[dict[str, str], JSONResponse | None]:

@@ -57,7 +57,7 @@ class Courier:
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
         while True:
             if self.before_each_round is not None:
-                self.before_each_round()
+                await asyncio.to_thread(self.before_each_round)
             worked = await self.deliver_next()
             if not worked:
                 self.wake.clear()

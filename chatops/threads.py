@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,9 +58,16 @@ class ThreadPlanner:
         self.clock = clock
         self.gap_wait_seconds = gap_wait_seconds
         self.public_url = public_url
+        # Planning runs in worker threads (charts take milliseconds); one at a time, so that
+        # no event is planned twice.
+        self._lock = threading.Lock()
 
     def plan_ready(self) -> int:
         """Plan every event whose predecessors have arrived (or waited long enough); count them."""
+        with self._lock:
+            return self._plan_ready()
+
+    def _plan_ready(self) -> int:
         now = self.clock()
         planned = 0
         blocked: set[str] = set()

@@ -21,6 +21,8 @@ def test_manifest_matches_the_app(tmp_path: Path, sink: Sink) -> None:
     assert command["command"] == "/heal"
     assert urlparse(command["url"]).path in routes
     assert urlparse(manifest["settings"]["interactivity"]["request_url"]).path in routes
-    assert {"chat:write", "files:write", "commands"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"chat:write", "files:write", "commands"} <= set(
+        manifest["oauth_config"]["scopes"]["bot"]
+    )
     hint = command["usage_hint"]
     assert all(word in hint for word in WORDS)
