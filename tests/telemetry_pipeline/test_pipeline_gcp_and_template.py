@@ -26,7 +26,8 @@ def test_template_parameters_are_pipeline_flags_and_terraform_passes_them() -> N
     for name in names:
         assert options[name] in ("1", 1.0), name
     terraform = (REPO / "terraform/modules/pipeline/main.tf").read_text()
-    block = terraform[terraform.index("parameters = merge({") + 20 :].split("}", 1)[0]
+    start = terraform.index("parameters = merge({") + len("parameters = merge({")
+    block = terraform[start : terraform.index("}, var.flex_template.extra_parameters)")]
     passed = set(re.findall(r"^\s*(\w+)\s*=", block, re.MULTILINE))
     assert passed <= set(names), passed - set(names)
     required = {p["name"] for p in metadata["parameters"] if not p["is_optional"]}
