@@ -30,6 +30,10 @@ K = "kubernetes.io/"
 W = "workload.googleapis.com/http/server/"
 _NON_EVICTABLE = {"memory_type": "non-evictable"}
 REQUEST_BYTES, RESPONSE_BYTES = 900, 4200
+# How much of a dependency's trouble its callers see: half its failures become their 5xx
+# (the rest are retried or degrade gracefully), half its extra latency adds to their p95.
+UPSTREAM_ERROR_SHARE, UPSTREAM_LATENCY_SHARE = 0.5, 0.5
+Workload = tuple[str, str]
 
 
 @dataclass
@@ -57,6 +61,9 @@ class TelemetryAgent:
         self._pod_meta: dict[str, tuple[Obj, Obj, Obj]] = {}
         self._resources: dict[tuple[str, str], Obj] = {}  # (pod uid, container) -> resource
         self._stamps: dict[float, str] = {}  # container start time -> RFC 3339
+        # workload -> (ready pods, error rate, latency above its profile's) at the last interval
+        self._health: dict[Workload, tuple[int, float, float]] = {}
+        self._tally: dict[Workload, list[float]] = {}  # rps, errors/s, excess latency x rps
 
     def _meta(self, state: PodState) -> tuple[Obj, Obj, Obj]:
         cached = self._pod_meta.get(state.uid)
@@ -97,6 +104,17 @@ class TelemetryAgent:
             found = self._stamps[ts] = rfc3339(ts)
         return found
 
+    def _upstream(self, namespace: str, dependencies: tuple[str, ...]) -> tuple[float, float]:
+        errors = latency = 0.0
+        for dependency in dependencies:
+            health = self._health.get((namespace, dependency))
+            if health is None:
+                continue  # not running in this cluster: assume it is healthy
+            ready, error_rate, excess = health
+            errors += UPSTREAM_ERROR_SHARE * (1.0 if ready == 0 else error_rate)
+            latency += UPSTREAM_LATENCY_SHARE * excess
+        return min(errors, 0.95), latency
+
     def collect(
         self,
         kubelets: Iterable[Kubelet],
@@ -131,12 +149,19 @@ class TelemetryAgent:
                     totals[1] += sum(u.memory_bytes for u in usage.values())
                 self._ship_logs(state, now, out)
         self._nodes(nodes, node_use, end, out)
+        self._health = {
+            w: (ready[w], t[1] / t[0] if t[0] else 0.0, t[2] / t[0] if t[0] else 0.0)
+            for w, t in self._tally.items()
+        }
+        self._tally = {}
         return out
 
     def _pod(self, kubelet: Kubelet, state: PodState, share: float, load: float, now: float,
              interval: float, end: str, effect_of: Callable[[PodState, ContainerState], Effect],
              out: Collected) -> dict[str, Usage]:  # fmt: skip
         metadata, _, pod_resource = self._meta(state)
+        workload = (state.namespace, state.workload or state.name)
+        tally = self._tally.setdefault(workload, [0.0, 0.0, 0.0])
         usage: dict[str, Usage] = {}
         now_iv = point_interval(end)
         pod_iv = point_interval(end, self._stamp(state.admitted_at))
@@ -159,7 +184,11 @@ class TelemetryAgent:
                 continue
             effect = effect_of(state, c)
             s = sample(c.profile, effect, load=load, share=share, cpu_limit=c.cpu_limit,
-                       memory_leaked=c.leaked(now), rng=self.rng)  # fmt: skip
+                       memory_leaked=c.leaked(now), rng=self.rng,
+                       upstream=self._upstream(state.namespace, c.profile.dependencies))  # fmt: skip
+            tally[0] += s.rps
+            tally[1] += s.rps * s.error_rate
+            tally[2] += s.rps * max(0.0, s.latency_p95_ms - c.profile.latency_ms)
             if c.memory_limit:
                 s.memory_bytes = min(s.memory_bytes, c.memory_limit)
             elapsed = min(interval, c.uptime(now))

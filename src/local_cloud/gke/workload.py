@@ -196,8 +196,10 @@ def sample(
     cpu_limit: float | None,
     memory_leaked: float,
     rng: random.Random,
+    upstream: tuple[float, float] = (0.0, 0.0),
 ) -> Sample:
-    """Behaviour of one container given the cluster-wide `load` and its `share` of the traffic."""
+    """Behaviour of one container given the cluster-wide `load`, its `share` of the traffic and
+    what its dependencies add (`upstream`: extra error rate, extra latency in ms)."""
     noise = 1.0 + 0.06 * rng.gauss(0.0, 1.0)
     rps = max(0.0, profile.rps * load * effect.traffic_factor * share * noise)
     demand = profile.cpu_idle + profile.cpu_per_request * effect.cpu_per_request_factor * rps
@@ -210,8 +212,10 @@ def sample(
     else:  # queueing past the limit: throttled, requests wait and start timing out
         latency = profile.latency_ms * (1.6 + 12.0 * min(rho - 1.0, 4.0))
         overload_errors = min(0.25, 0.08 * (rho - 1.0))
-    latency = latency * (1.0 + 0.05 * rng.gauss(0.0, 1.0)) + effect.latency_add_ms
-    error_rate = min(1.0, max(profile.error_rate, effect.error_rate) + overload_errors)
+    latency = latency * (1.0 + 0.05 * rng.gauss(0.0, 1.0)) + effect.latency_add_ms + upstream[1]
+    error_rate = min(
+        1.0, max(profile.error_rate, effect.error_rate) + overload_errors + upstream[0]
+    )
     memory = profile.memory_base * (1.0 + 0.01 * rng.gauss(0.0, 1.0))
     memory += profile.memory_per_rps * rps + memory_leaked
     return Sample(cpu, demand, int(memory), rps, error_rate, max(0.5, latency))

@@ -364,3 +364,31 @@ def test_unschedulable_pods_stay_pending_with_failed_scheduling(sim: Sim) -> Non
     sim.step(120)
     pods = sim.pods("cart")
     assert len(pods) == 4 and all(ready(p) for p in pods)
+
+
+def test_callers_see_a_failing_dependency(sim: Sim) -> None:
+    sim.deploy("frontend", 2)  # the frontend profile calls cart, catalogue and recommendation
+    sim.deploy("cart", 2)
+    sim.step(120)
+    metrics, _ = sim.sink.drain()
+    calm = _app_error_ratio(metrics, "frontend")
+    sim.cluster.inject("crash_loop", NS, "cart")
+    sim.step(60)
+    sim.sink.drain()
+    sim.step(120)
+    metrics, logs = sim.sink.drain()
+    assert _app_error_ratio(metrics, "frontend") > calm + 0.3
+    frontend_errors = [e for e in logs if e["severity"] == "ERROR"
+                       and e["resource"]["labels"]["pod_name"].startswith("frontend-")]  # fmt: skip
+    assert len(frontend_errors) >= 20
+    sim.cluster.clear(NS, "cart")
+    sim.step(400)
+    sim.sink.drain()
+    sim.step(120)
+    metrics, _ = sim.sink.drain()
+    assert _app_error_ratio(metrics, "frontend") < calm + 0.02
+
+
+def _app_error_ratio(metrics: list[Obj], app: str) -> float:
+    mine = [m for m in metrics if m["resource"]["labels"].get("pod_name", "").startswith(app + "-")]
+    return _increase(mine, W + "error_count") / max(_increase(mine, W + "request_count"), 1.0)
