@@ -251,3 +251,25 @@ def test_terraform_env_names_carry_the_prefix(modules: dict[str, Module]) -> Non
         "CHATOPS_SLACK_SIGNING_SECRET",
     }
     assert unquote('"x"') == "x"
+
+
+def test_dataflow_parameters_are_pipeline_options(modules: dict[str, Module]) -> None:
+    """The Flex Template job passes only options the Beam pipeline defines (and its metadata lists)."""
+    pipeline = pytest.importorskip("telemetry_pipeline.beam.pipeline")
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    pipeline.TelemetryOptions._add_argparse_args(parser)
+    options = {action.dest for action in parser._actions}
+    (job,) = [
+        r for r in modules["pipeline"].resources if r.type == "google_dataflow_flex_template_job"
+    ]
+    passed = set(re.findall(r"\b([a-z_]+)\s*=", str(job.body["parameters"]).split("}, var.")[0]))
+    assert passed, "the job passes no parameters"
+    assert passed - options == set(), f"not pipeline options: {sorted(passed - options)}"
+    metadata = DEPLOY / "dataflow" / "metadata.json"
+    if metadata.is_file():
+        declared = {p["name"] for p in json.loads(metadata.read_text()).get("parameters", [])}
+        assert passed - declared == set(), (
+            f"missing from metadata.json: {sorted(passed - declared)}"
+        )

@@ -79,6 +79,7 @@ module "pipeline" {
   project_id = var.project_id
   prefix     = var.prefix
   region     = var.region
+  cluster    = var.cluster
   labels     = var.labels
   sources = {
     logs_subscription         = module.telemetry.subscriptions["logs"]

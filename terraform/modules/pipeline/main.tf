@@ -120,6 +120,8 @@ resource "google_dataflow_flex_template_job" "pipeline" {
     model_version        = var.model.version
     window_seconds       = tostring(var.flex_template.window_seconds)
     metric_project       = var.project_id
+    cluster_name         = var.cluster.name
+    cluster_location     = var.cluster.location
   }, var.flex_template.extra_parameters)
   depends_on = [
     google_project_iam_member.dataflow,

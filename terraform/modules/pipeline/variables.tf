@@ -17,6 +17,14 @@ variable "region" {
   type        = string
 }
 
+variable "cluster" {
+  description = "The GKE cluster whose telemetry the pipeline reads (labels of the anomaly metric)."
+  type = object({
+    name     = string
+    location = string
+  })
+}
+
 variable "labels" {
   description = "Resource labels."
   type        = map(string)
