@@ -370,6 +370,39 @@ def test_field_validation_modes(sim: Simulated, mode: str, code: int) -> None:
     assert ("unknown field" in response.headers.get("warning", "")) is (mode != "Ignore")
 
 
+def test_updates_a_real_server_refuses() -> None:
+    with ApiServer(ObjectStore()) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        pod = {"metadata": {"name": "p", "labels": {"a": "b"}}, "spec": TWO_CONTAINERS}
+        assert http.post(PODS, json=pod).status_code == 201
+        merge = {"Content-Type": "application/merge-patch+json"}
+        relabel = http.patch(
+            f"{PODS}/p", content=b'{"metadata":{"labels":{"a":"c"}}}', headers=merge
+        )
+        assert relabel.status_code == 200
+        image = {"spec": {"containers": [{"name": "a", "image": "x:2"}]}}
+        smp = {"Content-Type": "application/strategic-merge-patch+json"}
+        assert (
+            http.patch(f"{PODS}/p", content=json.dumps(image).encode(), headers=smp).status_code
+            == 200
+        )
+        resources = {
+            "spec": {"containers": [{"name": "a", "resources": {"limits": {"memory": "1Gi"}}}]}
+        }
+        refused = http.patch(f"{PODS}/p", content=json.dumps(resources).encode(), headers=smp)
+        assert (
+            refused.status_code == 422
+            and "pod updates may not change fields" in refused.json()["message"]
+        )
+        svc = "/api/v1/namespaces/default/services"
+        created = http.post(
+            svc, json={"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}}
+        ).json()
+        replaced = http.put(
+            f"{svc}/s", json={"metadata": {"name": "s"}, "spec": {"ports": [{"port": 81}]}}
+        ).json()
+        assert replaced["spec"]["clusterIP"] == created["spec"]["clusterIP"]
+
+
 def test_chunked_request_bodies(sim: Simulated) -> None:
     def body() -> Iterator[bytes]:
         yield b'{"metadata":{"name":"chunky"},'

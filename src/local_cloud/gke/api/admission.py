@@ -7,6 +7,7 @@ validate against the Kubernetes schemas.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import itertools
 import re
@@ -271,6 +272,71 @@ def validate(resource: ResourceType, obj: Obj, field_validation: str) -> list[st
     if causes:
         raise invalid(resource.kind, resource.group, name, causes)
     return [p.message for p in unknown] if mode == "Warn" else []
+
+
+def carry_over(resource: ResourceType, current: Obj, desired: Obj) -> None:
+    """Keep allocated values a client may leave out of a full replace (a Service's cluster IP)."""
+    if resource.plural == "services":
+        old, new = current.get("spec") or {}, desired.setdefault("spec", {})
+        for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if field not in new and field in old:
+                new[field] = old[field]
+
+
+_POD_MUTABLE = (
+    "activeDeadlineSeconds",
+    "tolerations",
+    "terminationGracePeriodSeconds",
+    "schedulingGates",
+)
+
+
+def _pod_spec_fixed_part(spec: Obj) -> Obj:
+    fixed = {k: v for k, v in spec.items() if k not in _POD_MUTABLE}
+    for group in ("containers", "initContainers"):
+        if isinstance(fixed.get(group), list):
+            fixed[group] = [
+                {k: v for k, v in c.items() if k != "image"} if isinstance(c, dict) else c
+                for c in fixed[group]
+            ]
+    return fixed
+
+
+def check_update(resource: ResourceType, current: Obj, desired: Obj) -> None:
+    """422 for changes a real server refuses: most of a pod's spec, a workload's selector."""
+    name = str(current["metadata"].get("name") or "")
+    before = copy.deepcopy(current)
+    default(resource, before)  # compare like with like: objects written by the cluster itself
+    old, new = before.get("spec") or {}, desired.get("spec") or {}
+    if resource.plural == "pods" and _pod_spec_fixed_part(old) != _pod_spec_fixed_part(new):
+        raise invalid(
+            resource.kind,
+            resource.group,
+            name,
+            [(
+                "FieldValueForbidden",
+                "spec",
+                "Forbidden: pod updates may not change fields other than `spec.containers[*].image`, "
+                "`spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, "
+                "`spec.tolerations` (only additions to existing tolerations), "
+                "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
+            )],
+        )  # fmt: skip
+    if resource.plural in ("deployments", "replicasets", "daemonsets", "statefulsets") and old.get(
+        "selector"
+    ) != new.get("selector"):
+        raise invalid(
+            resource.kind,
+            resource.group,
+            name,
+            [
+                (
+                    "FieldValueInvalid",
+                    "spec.selector",
+                    f"Invalid value: {new.get('selector')}: field is immutable",
+                )
+            ],
+        )
 
 
 def check_field_validation(value: str | None) -> str:

@@ -245,7 +245,10 @@ class ResourceRest:
         if resource.namespaced:
             desired["metadata"]["namespace"] = current["metadata"].get("namespace")
         desired["metadata"].pop("managedFields", None)
+        admission.carry_over(resource, current, desired)
         warnings = self._admit(request, resource, desired)
+        if subresource != "status":
+            admission.check_update(resource, current, desired)
         sent_rv = desired["metadata"].get("resourceVersion")
         if sent_rv and sent_rv != current["metadata"].get("resourceVersion"):
             raise from_store(Conflict(""), resource.plural, resource.group, name)
