@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import html
 import io
+import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Form, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from gke_heal.chatlog import message_text
 
 ANOMALY_METRIC = "custom.googleapis.com/anomaly/score"
 STYLE = """
@@ -80,7 +83,7 @@ def create_dashboard(sources: DashboardSources, client: httpx.Client | None = No
         status = healing("/status")
         incidents = healing("/incidents", params={"state": "all"})
         rows = "".join(
-            f"<tr class='{'pending' if i.get('status') == 'awaiting_approval' else ''}'>"
+            f"<tr class='{'pending' if i.get('status') == 'waiting' else ''}'>"
             f"<td><a href='/incidents/{html.escape(str(i['id']))}'>{html.escape(str(i['id']))}</a></td>"
             f"<td>{html.escape(str(i.get('issue', '')))}</td>"
             f"<td>{html.escape(str(i.get('workload', '')))}</td>"
@@ -91,7 +94,7 @@ def create_dashboard(sources: DashboardSources, client: httpx.Client | None = No
         summary = " · ".join(f"{k}: <b>{html.escape(str(v))}</b>" for k, v in status.items())
         chat = "".join(
             f"<li>{html.escape(str(m.get('channel') or m.get('kind') or ''))}: "
-            f"{html.escape(_message_text(m))}</li>"
+            f"{html.escape(message_text(m))}</li>"
             for m in chat_messages()[-20:]
         )
         body = (
@@ -116,7 +119,11 @@ def create_dashboard(sources: DashboardSources, client: httpx.Client | None = No
             for a in detail.get("actions", [])
         )
         approval = ""
-        if detail.get("status") == "awaiting_approval":
+        asked = any(
+            r.get("kind") == "decision" and (r.get("data") or {}).get("outcome") == "await_approval"
+            for r in detail.get("audit", [])
+        )
+        if detail.get("status") == "waiting" and asked:
             approval = (
                 f"<form method='post' action='/incidents/{html.escape(incident_id)}/decide'>"
                 "<p class='pending'>An action is waiting for approval.</p>"
@@ -124,7 +131,7 @@ def create_dashboard(sources: DashboardSources, client: httpx.Client | None = No
                 "<button class='deny' name='decision' value='deny'>Deny</button></form>"
             )
         chat = "".join(
-            f"<li>{html.escape(_message_text(m))}</li>"
+            f"<li>{html.escape(message_text(m))}</li>"
             for m in chat_messages()
             if incident_id in str(m)
         )
@@ -140,7 +147,9 @@ def create_dashboard(sources: DashboardSources, client: httpx.Client | None = No
         return _page(f"incident {incident_id}", body)
 
     @app.post("/incidents/{incident_id}/decide")
-    def decide(incident_id: str, decision: str = Form(...)) -> RedirectResponse:
+    async def decide(incident_id: str, request: Request) -> RedirectResponse:
+        form = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
+        decision = (form.get("decision") or [""])[0]
         if decision not in ("approve", "deny"):
             raise HTTPException(400, "decision: must be approve or deny")
         healing(f"/incidents/{incident_id}/{decision}", "POST", json={"user": sources.user})
@@ -162,19 +171,6 @@ def create_dashboard(sources: DashboardSources, client: httpx.Client | None = No
 def _short(data: Any) -> str:
     text = str(data)
     return text if len(text) < 600 else text[:600] + "…"
-
-
-def _message_text(message: dict[str, Any]) -> str:
-    body = message.get("body") or {}
-    if isinstance(body, dict):
-        if body.get("text"):
-            return str(body["text"])[:300]
-        for attachment in body.get("attachments", []) or []:
-            content = attachment.get("content", {}) if isinstance(attachment, dict) else {}
-            for element in content.get("body", []) or []:
-                if isinstance(element, dict) and element.get("text"):
-                    return str(element["text"])[:300]
-    return str(message.get("kind") or "message")
 
 
 def _anomaly_points(

@@ -210,7 +210,7 @@ def _markdown(report: ScenarioReport, charts: dict[int, Path]) -> str:
             lines += ["", f"![{f.step.kind}]({charts[i].name})"]
         if f.chat:
             lines += ["", "Chat messages:", ""]
-            lines += [f"- `{_ts(c.at)}` ({c.channel}) {c.text}" for c in f.chat]
+            lines += [f"- ({c.channel}) {c.text}" for c in f.chat]
     return "\n".join(lines) + "\n"
 
 
@@ -235,10 +235,7 @@ def _html(report: ScenarioReport, charts: dict[int, Path]) -> str:
     )
     sections = []
     for i, f in enumerate(report.faults):
-        chat = "".join(
-            f"<li><code>{_ts(c.at)}</code> ({html.escape(c.channel)}) {html.escape(c.text)}</li>"
-            for c in f.chat
-        )
+        chat = "".join(f"<li>({html.escape(c.channel)}) {html.escape(c.text)}</li>" for c in f.chat)
         reasons = "".join(f"<li>{html.escape(r)}</li>" for r in f.reasons)
         img = f'<img src="{charts[i].name}" alt="signal">' if i in charts else ""
         sections.append(

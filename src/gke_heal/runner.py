@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from gke_heal.chatlog import message_text, platform_of
 from gke_heal.health import busiest_node, node_ready, workload_health
 from gke_heal.report import ChatLine, FaultOutcome, ScenarioReport
 from gke_heal.scenario import FaultStep, Scenario
@@ -65,6 +66,7 @@ class _Watch:
     target: _Target
     healthy_streak: int = 0
     cleared: bool = False
+    cleared_at: float | None = None
     approved: set[str] = field(default_factory=set)
 
 
@@ -177,7 +179,7 @@ class ScenarioRunner:
             self._observe(watch, now)
             if not watch.cleared and now >= clear_at:
                 stack.cluster.clear(target.namespace, target.name, node=target.is_node)
-                watch.cleared = True
+                watch.cleared, watch.cleared_at = True, now
             if outcome.recovered_at is not None and watch.cleared:
                 break
         if not watch.cleared:
@@ -195,12 +197,11 @@ class ScenarioRunner:
             if alert is not None:
                 outcome.detected_at = float(alert["started_at"])
                 outcome.issue = alert["issue"]
-        incident = self._healing_incident(target.workload, outcome.injected_at)
-        if incident is not None:
-            outcome.incident_id = outcome.incident_id or str(incident["id"])
-            self._read_decisions(outcome)
+        incidents = self._healing_incidents_for(target.workload, outcome.injected_at)
+        if incidents:
+            self._read_decisions(outcome, incidents)
             if self.scenario.auto_approve:
-                self._approve_pending(watch)
+                self._approve_pending(watch, incidents)
         if outcome.action_at is None:
             outcome.oom_kills_before_action = ooms
         acted = outcome.action_at is not None and now >= outcome.action_at
@@ -258,13 +259,16 @@ class ScenarioRunner:
         data = self._api("GET", "/api/v1/incidents", params={"state": "all"})
         return list(data["incidents"] if isinstance(data, dict) else data)
 
-    def _healing_incident(self, workload: str, since: float) -> dict[str, Any] | None:
-        matches = [
-            i
-            for i in self._healing_incidents()
-            if i.get("workload") == workload and float(i.get("opened_at") or 0) >= since - 1
-        ]
-        return min(matches, key=lambda i: float(i.get("opened_at") or 0)) if matches else None
+    def _healing_incidents_for(self, workload: str, since: float) -> list[dict[str, Any]]:
+        """The service's incidents about `workload` opened since `since`, oldest first."""
+        return sorted(
+            (
+                i
+                for i in self._healing_incidents()
+                if i.get("workload") == workload and float(i.get("opened_at") or 0) >= since - 1
+            ),
+            key=lambda i: float(i.get("opened_at") or 0),
+        )
 
     def _actions(self) -> list[dict[str, Any]]:
         actions: list[dict[str, Any]] = []
@@ -277,29 +281,49 @@ class ScenarioRunner:
             ]
         return actions
 
-    def _read_decisions(self, outcome: FaultOutcome) -> None:
-        detail = self._api("GET", f"/api/v1/incidents/{outcome.incident_id}")
-        decisions = [r for r in detail.get("audit", []) if r.get("kind") == "decision"]
+    def _read_decisions(self, outcome: FaultOutcome, incidents: list[dict[str, Any]]) -> None:
+        """The incident that acted (else the first one) speaks for the fault."""
+        details = [self._api("GET", f"/api/v1/incidents/{i['id']}") for i in incidents]
+        acting = next((d for d in details if d.get("actions")), details[0])
+        outcome.incident_id = str(acting["id"])
+        decisions = [r for r in acting.get("audit", []) if r.get("kind") == "decision"]
         if decisions:
-            last = decisions[-1]["data"]
-            outcome.decision = str(last.get("verdict") or last.get("decision") or "")
-            outcome.reasons = [str(r) for r in last.get("reasons", [])]
-        done = [a for a in detail.get("actions", []) if a.get("status") in ("done", "succeeded")]
+            first = decisions[0]["data"]
+            outcome.decision = str(first.get("outcome") or "")
+            outcome.reasons = [str(r) for r in first.get("reasons", [])]
+        skipped = sum(
+            1 for d in details if d is not acting and d.get("status") in ("skipped", "duplicate")
+        )
+        if skipped:
+            outcome.reasons.append(
+                f"{skipped} more alerts on this workload held back by guardrails"
+            )
+        done = [a for a in acting.get("actions", []) if a.get("status") == "done"]
         if done and outcome.action_at is None:
             outcome.action = str(done[0]["action"])
             outcome.action_at = float(done[0].get("finished_at") or done[0]["started_at"])
-        elif not done and detail.get("actions"):
-            outcome.action = outcome.action or str(detail["actions"][0]["action"])
-        outcome.outcome = str(detail.get("outcome") or detail.get("status") or outcome.outcome)
+        elif acting.get("actions"):
+            outcome.action = outcome.action or str(acting["actions"][0]["action"])
+        if acting.get("status") == "escalated":
+            outcome.outcome = "escalated"
 
-    def _approve_pending(self, watch: _Watch) -> None:
+    def _approve_pending(self, watch: _Watch, incidents: list[dict[str, Any]]) -> None:
         """Approve like an on-call engineer would: `/heal approve ID` in Slack, signed."""
-        incident_id = watch.outcome.incident_id
-        if incident_id is None or incident_id in watch.approved:
-            return
-        status = self._api("GET", f"/api/v1/incidents/{incident_id}")
-        if not status.get("approval") or status["approval"].get("status") != "pending":
-            return
+        for incident in incidents:
+            incident_id = str(incident["id"])
+            if incident.get("status") != "waiting" or incident_id in watch.approved:
+                continue
+            audit = self._api("GET", f"/api/v1/incidents/{incident_id}").get("audit", [])
+            asked = any(
+                r.get("kind") == "decision" and r["data"].get("outcome") == "await_approval"
+                for r in audit
+            )
+            if not asked:
+                continue
+            self._slack_approve(incident_id)
+            watch.approved.add(incident_id)
+
+    def _slack_approve(self, incident_id: str) -> None:
         body = urllib.parse.urlencode(
             {
                 "command": "/heal",
@@ -323,7 +347,6 @@ class ScenarioRunner:
                 "X-Slack-Signature": f"v0={digest}",
             },
         )
-        watch.approved.add(incident_id)
 
     # -- conclusions ---------------------------------------------------------------------
     def _conclude(self, watch: _Watch) -> None:
@@ -331,7 +354,11 @@ class ScenarioRunner:
         expect = o.step.expect
         if o.detected_at is None:
             o.outcome = "missed"
-        elif o.recovered_at is not None and o.action_at is not None:
+        elif (
+            o.recovered_at is not None
+            and o.action_at is not None
+            and (watch.cleared_at is None or o.recovered_at <= watch.cleared_at)
+        ):
             o.outcome = "healed"
         elif o.outcome not in ("escalated",):
             o.outcome = "escalated" if o.incident_id else "detected"
@@ -372,11 +399,8 @@ class ScenarioRunner:
             if not o.incident_id:
                 continue
             for m in messages:
-                text = _message_text(m)
-                if o.incident_id in str(m):
-                    o.chat.append(
-                        ChatLine(float(m.get("at") or 0), str(m.get("channel", "")), text)
-                    )
+                if o.incident_id in str(m.get("body")) and not m.get("thread_ts"):
+                    o.chat.append(ChatLine(0.0, platform_of(m), message_text(m)))
 
 
 def _signal_name(kind: str) -> str:
@@ -385,12 +409,3 @@ def _signal_name(kind: str) -> str:
         "cpu_saturation": "CPU used / limit (highest pod)",
         "node_not_ready": "node Ready",
     }.get(kind, "share of pods ready")
-
-
-def _message_text(message: dict[str, Any]) -> str:
-    body = message.get("body") or {}
-    if isinstance(body, dict):
-        text = body.get("text")
-        if text:
-            return str(text)[:200]
-    return str(message.get("summary") or message.get("kind") or "message")[:200]
