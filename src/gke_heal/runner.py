@@ -180,8 +180,8 @@ class ScenarioRunner:
             if not watch.cleared and now >= clear_at:
                 stack.cluster.clear(target.namespace, target.name, node=target.is_node)
                 watch.cleared, watch.cleared_at = True, now
-            if outcome.recovered_at is not None and watch.cleared:
-                break
+            if outcome.recovered_at is not None:
+                break  # healed: the step ends early, and the fault is cleared below
         if not watch.cleared:
             stack.cluster.clear(target.namespace, target.name, node=target.is_node)
         self._conclude(watch)

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
     def demo(
         out: Path = typer.Option(Path("gke-heal-demo"), help="Folder for the report."),
         data_dir: Path = typer.Option(Path(".gke-heal/demo"), help="Folder for local state."),
-        speed: float = typer.Option(40.0, min=1.0, help="Simulated seconds per wall second."),
+        speed: float = typer.Option(60.0, min=1.0, help="Simulated seconds per wall second."),
     ) -> None:
         """Bring up the local stack on a fast clock, inject faults, heal them, write a report."""
         passed = run_and_report(demo_scenario(), out, data_dir, speed)
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(..., help="Scenario YAML file."),
         out: Path = typer.Option(Path("gke-heal-scenario"), help="Folder for the report."),
         data_dir: Path = typer.Option(Path(".gke-heal/scenario"), help="Folder for local state."),
-        speed: float = typer.Option(40.0, min=1.0, help="Simulated seconds per wall second."),
+        speed: float = typer.Option(60.0, min=1.0, help="Simulated seconds per wall second."),
     ) -> None:
         """Run a scenario from FILE; exit 1 when an expectation fails."""
         try:
