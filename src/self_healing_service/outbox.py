@@ -35,16 +35,22 @@ class Outbox:
         self.delivered_count = 0
 
     def deliver_due(self) -> int:
-        """One pass over due notifications; returns how many were delivered."""
+        """Deliver everything due (each incident's events in sequence); returns how many."""
         if not self.url:
             return 0
-        now = self.clock.now()
+        total = 0
+        while True:
+            sent, tried = self._pass()
+            total += sent
+            if sent == 0 or sent < tried or tried == 0:
+                break
+        self.delivered_count += total
+        return total
+
+    def _pass(self) -> tuple[int, int]:
         sent = 0
-        held: set[str] = set()  # an incident whose earlier event failed waits, to keep order
-        for delivery in self.store.due(now, lease=30.0):
-            if delivery.incident_id in held:
-                self.store.failed(delivery.event_id, now, "held behind an earlier event")
-                continue
+        due = self.store.due(self.clock.now(), lease=30.0)
+        for delivery in due:
             try:
                 response = self.http.post(self.url, json=delivery.payload)
                 ok = 200 <= response.status_code < 300
@@ -55,12 +61,10 @@ class Outbox:
                 self.store.delivered(delivery.event_id, self.clock.now())
                 sent += 1
                 continue
-            held.add(delivery.incident_id)
             delay = min(self.backoff * 2 ** min(delivery.attempts, 10), self.max_backoff)
             self.store.failed(delivery.event_id, self.clock.now() + delay, error)
             log.warning("notification %s not delivered (%s)", delivery.event_id, error)
-        self.delivered_count += sent
-        return sent
+        return sent, len(due)
 
     def run(self, stop: threading.Event, interval: float) -> None:
         while not stop.is_set():

@@ -437,7 +437,11 @@ class SqliteStore:
         """Claim up to `limit` due deliveries for `lease` seconds (other replicas skip them)."""
         with self._tx() as db:
             rows = db.execute(
+                # Only the head of each incident's queue: ChatOps sees each incident in order.
                 "SELECT * FROM outbox WHERE status='pending' AND next_at <= ? AND lease_until < ?"
+                " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.incident_id ="
+                " outbox.incident_id AND earlier.status = 'pending'"
+                " AND earlier.sequence < outbox.sequence)"
                 " ORDER BY created_at, sequence LIMIT ?",
                 (now, now, limit),
             ).fetchall()

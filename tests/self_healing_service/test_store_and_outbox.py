@@ -1,0 +1,174 @@
+"""The SQLite store (real files, WAL) and the outbox delivering to a real HTTP receiver."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import ChatOps, wait_for
+
+from self_healing_service.guardrails import Limits
+from self_healing_service.incidents import Incident
+from self_healing_service.outbox import Outbox
+from self_healing_service.store.base import Refused
+from self_healing_service.store.sqlite import SqliteStore
+
+T0 = 1_767_225_600.0
+
+
+def incident(incident_id: str = "0.a", state: str = "open", name: str = "cart") -> Incident:
+    return Incident(
+        incident_id,
+        state,
+        "memory_leak",
+        "critical",
+        "shop",
+        "Deployment",
+        name,
+        "test",
+        T0,  # type: ignore[arg-type]
+    )
+
+
+class StepClock:
+    def __init__(self, now: float = T0) -> None:
+        self.t = now
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def test_notices_are_idempotent_and_a_close_ends_the_incident(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    CASES = [  # (notice, expected result, status after)
+        (incident(), "new", "new"),
+        (incident(), "duplicate", "new"),
+        (incident(state="closed"), "closed", "closed"),
+        (incident(state="closed"), "duplicate", "closed"),
+        (incident(), "stale", "closed"),
+    ]  # fmt: skip
+    for notice, result, status in CASES:
+        assert store.record_notice(notice, T0) == result
+        assert store.incident("0.a")["status"] == status  # type: ignore[index]
+    assert store.record_notice(incident("0.b", "closed"), T0) == "closed"  # close before open
+    assert store.record_notice(incident("0.b"), T0) == "stale"
+    assert store.pending(T0 + 1) == []
+
+
+def test_audit_is_append_only_and_survives_reopening(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    store.audit("0.a", "shop/cart", "decision", {"outcome": "skip", "reasons": ["paused"]}, T0)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store._db().execute("UPDATE audit SET kind='x'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store._db().execute("DELETE FROM audit")
+    again = SqliteStore(tmp_path / "s.db")
+    assert again.audit_records(workload="shop/cart")[0]["data"]["reasons"] == ["paused"]
+    mode = again._db().execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_one_lease_holder_among_many_threads(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    SqliteStore(path).record_notice(incident(), T0)
+    winners: list[str] = []
+
+    def contend(owner: str) -> None:
+        if SqliteStore(path).acquire("0.a", owner, T0, 60):
+            winners.append(owner)
+
+    threads = [threading.Thread(target=contend, args=(f"w{i}",)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1
+    store = SqliteStore(path)
+    assert not store.acquire("0.a", "late", T0 + 59, 60)
+    assert store.acquire("0.a", "late", T0 + 61, 60)  # an expired lease (crashed owner) moves on
+
+
+def test_budgets_are_reserved_transactionally(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    limits = Limits(cooldown_seconds=300, target_actions_per_hour=5, global_actions_per_hour=2)
+    plan = {"name": "rollout_restart"}
+    first = store.reserve_action(incident("0.a"), 0, plan, "", T0, limits)
+    assert not isinstance(first, Refused)
+    assert store.reserve_action(incident("0.a"), 0, plan, "", T0 + 1, limits) == first  # resume
+    cooled = store.reserve_action(incident("0.b"), 0, plan, "", T0 + 10, limits)
+    assert isinstance(cooled, Refused) and "cooldown" in cooled.reason
+    assert not isinstance(
+        store.reserve_action(incident("0.c", name="ad"), 0, plan, "", T0, limits), Refused
+    )
+    capped = store.reserve_action(incident("0.d", name="email"), 0, plan, "", T0, limits)
+    assert isinstance(capped, Refused) and "2 actions in the cluster" in capped.reason
+
+
+def test_approvals_expire_and_decide_once(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    store.record_notice(incident(), T0)
+    approval, new = store.request_approval("0.a", 0, "drain", T0, 60)
+    assert new and approval.status == "pending"
+    assert store.request_approval("0.a", 0, "drain", T0 + 1, 60) == (approval, False)
+    assert store.decide_approval("0.a", True, "slack:U1", T0 + 61) == "not_pending"  # expired
+    renewed, new = store.request_approval("0.a", 0, "drain", T0 + 61, 60)
+    assert new and renewed.id != approval.id
+    decided = store.decide_approval("0.a", False, "slack:U1", T0 + 62)
+    assert not isinstance(decided, str) and decided.status == "denied"
+    assert store.decide_approval("0.a", True, "slack:U2", T0 + 63) == "not_pending"
+    assert store.decide_approval("0.zzz", True, "slack:U2", T0) == "unknown"
+
+
+def test_chatops_down_for_a_minute_loses_and_duplicates_nothing(
+    tmp_path: Path, chatops: ChatOps
+) -> None:
+    store, clock = SqliteStore(tmp_path / "s.db"), StepClock()
+    outbox = Outbox(store, clock, chatops.url, "t", backoff=1.0, max_backoff=8.0)
+    sent = []
+    for n in range(30):
+        incident_id = f"0.{n % 5}"
+        sent.append(
+            store.enqueue(incident_id, {"incident_id": incident_id, "kind": "closed"}, clock.now())[
+                "event_id"
+            ]
+        )
+    chatops.refusing = True
+    while clock.now() < T0 + 60:  # a minute of refusals, polled every second
+        assert outbox.deliver_due() == 0
+        clock.sleep(1.0)
+    assert chatops.refused > 0 and chatops.received == []
+    assert store.outbox_counts() == {"pending": 30}
+    chatops.refusing = False
+    for _ in range(20):
+        outbox.deliver_due()
+        clock.sleep(8.0)
+    ids = [e["event_id"] for e in chatops.received]
+    assert sorted(ids) == sorted(sent) and len(set(ids)) == 30
+    for n in range(5):
+        sequences = [e["sequence"] for e in chatops.received if e["incident_id"] == f"0.{n}"]
+        assert sequences == sorted(sequences) == list(range(1, 7))
+    assert store.outbox_counts() == {"delivered": 30}
+    outbox.close()
+
+
+def test_two_outboxes_share_the_work_without_duplicates(tmp_path: Path, chatops: ChatOps) -> None:
+    path = tmp_path / "s.db"
+    store = SqliteStore(path)
+    for n in range(40):
+        store.enqueue(f"0.{n}", {"incident_id": f"0.{n}", "kind": "closed"}, T0)
+    clock = StepClock(T0 + 1)
+    boxes = [Outbox(SqliteStore(path), clock, chatops.url) for _ in range(2)]
+    threads = [threading.Thread(target=b.deliver_due) for b in boxes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wait_for(lambda: len(chatops.received) == 40, 10, "all deliveries")
+    assert len({e["event_id"] for e in chatops.received}) == 40
+    for b in boxes:
+        b.close()
