@@ -131,9 +131,10 @@ def test_oidc_push(served: tuple[str, SqliteStore], signer: tuple[Any, Any, str]
 def test_webhook_alertmanager_and_api_credentials(served: tuple[str, SqliteStore]) -> None:
     url, store = served
     notice = monitoring("0.hook", "memory_leak", "shop/cart")
-    basic = lambda user, pw: {
-        "Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
-    }  # noqa: E731
+
+    def basic(user: str, pw: str) -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
+
     refused = [
         ("/alerts/monitoring", notice, {}),
         ("/alerts/monitoring?auth_token=wrong", notice, {}),
