@@ -42,7 +42,7 @@ class RecordDetector(Detector[float]):
         bins: int = 6,
         horizon: float = 0.5,
         warmup: int = 10,
-        refractory: int = 75,
+        refractory: int = 100,
     ) -> None:
         if min(mean_window, level_window, bins) < 1 or warmup < 0 or refractory < 0:
             raise ValueError("windows and bins must be >= 1; warmup and refractory >= 0")

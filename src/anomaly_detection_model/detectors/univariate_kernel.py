@@ -41,6 +41,9 @@ W_LEVEL = 2.0  # the slow rolling mean falling below its all-time low
 W_RUN = 0.25  # lingering in a value band the series used to pass through quickly
 W_RECENT_VALUE = 0.3  # the value above everything in the recent window
 W_RECENT_MEAN = 0.5  # the fast mean above everything in the recent window
+# A band whose longest run is a single observation says nothing about how long the value
+# stays there: a run of two or three in it is noise, not a record (it raised false alarms).
+MIN_LONGEST_RUN = 2.0
 
 
 Arrays = tuple[
@@ -132,7 +135,7 @@ def _process(
             evidence = max(_excess(x, hi, lo), _excess(-x, -lo, -hi))
             evidence = max(evidence, W_LEVEL * _excess(-level, -state[LEVEL_LO], -state[LEVEL_HI]))
             longest = runs[band]
-            if longest > 0.0 and run > longest:
+            if longest >= MIN_LONGEST_RUN and run > longest:
                 evidence = max(evidence, W_RUN * (run - longest) / (longest + 2.0))
             # The recent window: the open block plus the complete blocks before it.
             top_x = max(state[PARTIAL], state[WINDOW])
