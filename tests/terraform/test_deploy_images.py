@@ -269,7 +269,10 @@ def test_dataflow_parameters_are_pipeline_options(modules: dict[str, Module]) ->
     assert passed - options == set(), f"not pipeline options: {sorted(passed - options)}"
     metadata = DEPLOY / "dataflow" / "metadata.json"
     if metadata.is_file():
-        declared = {p["name"] for p in json.loads(metadata.read_text()).get("parameters", [])}
+        params = json.loads(metadata.read_text()).get("parameters", [])
+        declared = {p["name"] for p in params}
         assert passed - declared == set(), (
             f"missing from metadata.json: {sorted(passed - declared)}"
         )
+        required = {p["name"] for p in params if not p.get("is_optional", False)}
+        assert required - passed == set(), f"required but not passed: {sorted(required - passed)}"
