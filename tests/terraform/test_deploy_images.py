@@ -18,10 +18,23 @@ from terraform_layout import DEPLOY, EXAMPLE, Module, env_names, unquote
 # Entry points of images built by other units are only required to exist (None).
 IMAGES: dict[str, tuple[list[str] | None, str | None]] = {
     "healing": (["python", "-m", "self_healing_service"], "healing_service"),
-    "chatops": (None, "chatops"),
+    "chatops": (
+        [
+            "uvicorn",
+            "--factory",
+            "chatops.app:app_from_environment",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "8080",
+            "--proxy-headers",
+            "--no-access-log",
+        ],
+        "chatops",
+    ),
     "metrics-exporter": (["python", "-m", "telemetry_pipeline.exporter"], "telemetry"),
-    "training": (None, None),
-    "dataflow": (None, None),
+    "training": (["python", "-m", "anomaly_detection_model.train"], None),
+    "dataflow": (None, None),  # Beam's SDK harness; Dataflow runs the launcher itself
 }
 SERVICE_PORT = 8080
 # The wheel force-includes the alert-policy definition (pyproject), so building the project
@@ -129,12 +142,22 @@ def test_building_the_project_copies_the_policy_definition(image: str) -> None:
 @pytest.mark.parametrize("image", [i for i, (entry, _) in IMAGES.items() if entry])
 def test_entry_point_module_exists(image: str) -> None:
     entry, _ = IMAGES[image]
-    assert entry is not None and entry[:2] == ["python", "-m"]
+    assert entry is not None
+    if entry[0] == "uvicorn":
+        # `uvicorn --factory module:callable`: the callable must exist and take no arguments.
+        target = next(arg for arg in entry[1:] if ":" in arg and not arg.startswith("-"))
+        module_name, _, attribute = target.partition(":")
+        factory = getattr(importlib.import_module(module_name), attribute, None)
+        assert callable(factory), f"{target} is not a callable"
+        assert "--port" in entry and entry[entry.index("--port") + 1] == str(SERVICE_PORT)
+        return
+    assert entry[:2] == ["python", "-m"]
     module = entry[2]
     package = module.split(".")[0]
     assert importlib.util.find_spec(package) is not None, f"{package} is not installed"
-    if importlib.util.find_spec(module) is None or (
-        importlib.util.find_spec(module).submodule_search_locations is not None  # type: ignore[union-attr]
+    spec = importlib.util.find_spec(module)
+    if spec is None or (
+        spec.submodule_search_locations is not None
         and importlib.util.find_spec(f"{module}.__main__") is None
     ):
         pytest.skip(f"`python -m {module}` has nothing to run yet (its unit has not written it)")
