@@ -3,6 +3,7 @@ The user's chat identity (`slack:U123`, `teams:<id>`) travels with every change 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from chatops.commands import HELP, Authoriser, CommandError, parse
@@ -95,9 +96,19 @@ async def _run(word: str, command: Any, user: str, client: HealingClient) -> str
     records = await client.history(command.workload)
     if not records:
         return f"No history for {command.workload}."
-    lines = [
-        f"{r.get('at', r.get('time', ''))} {r.get('decision', r.get('action', ''))} "
-        f"{r.get('reason', r.get('outcome', ''))}".strip()
-        for r in records[-20:]
+    return f"History of {command.workload}:\n" + "\n".join(_record_line(r) for r in records[-20:])
+
+
+def _record_line(record: dict[str, Any]) -> str:
+    """One audit record: when, what, and the detail that explains it."""
+    at = record.get("at", record.get("time", ""))
+    if isinstance(at, int | float):
+        at = datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    what = record.get("kind", record.get("decision", record.get("action", "")))
+    data = record.get("data") if isinstance(record.get("data"), dict) else record
+    detail = [
+        f"{key}={data[key]}"
+        for key in ("action", "status", "reason", "outcome", "user", "mode")
+        if isinstance(data, dict) and data.get(key) not in (None, "")
     ]
-    return f"History of {command.workload}:\n" + "\n".join(lines)
+    return " ".join(str(p) for p in (at, what, ", ".join(detail)) if p)

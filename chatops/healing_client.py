@@ -95,6 +95,10 @@ def _reason(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:300] or response.reason_phrase
     if isinstance(body, dict):
+        detail = body.get("detail")
+        if isinstance(detail, dict) and "reason" in detail:
+            field = f"{detail['field']}: " if detail.get("field") else ""
+            return f"{field}{detail['reason']}"
         for key in ("detail", "reason", "message", "error"):
             if isinstance(body.get(key), str):
                 return str(body[key])

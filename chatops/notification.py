@@ -35,14 +35,14 @@ class _Wire(BaseModel):
 
 
 class Workload(_Wire):
-    namespace: str = Field(min_length=1, max_length=253)
+    namespace: str = Field("", max_length=253)  # empty for a Node
     kind: str = Field("Deployment", max_length=63)
     name: str = Field(min_length=1, max_length=253)
 
     @property
     def ref(self) -> str:
-        """`namespace/name`, the form the healing API uses (§7 silences, history)."""
-        return f"{self.namespace}/{self.name}"
+        """`namespace/name` (a node: its name), the form the healing API uses (§7)."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
 
 
 class Action(_Wire):
