@@ -68,7 +68,16 @@ def _long_lived_objects_frozen() -> Iterator[None]:
 
 
 class Cluster:
-    """A running cluster behind an `ObjectStore`; see the module docstring."""
+    """A running cluster behind an `ObjectStore`; see the module docstring.
+
+    >>> cluster = Cluster(clock=ManualClock(), seed=7, sink=MemorySink())  # doctest: +SKIP
+    >>> build_demo(cluster)                          # node pools + the shop  # doctest: +SKIP
+    >>> cluster.inject("memory_leak", "shop", "cart", {"minutes_to_oom": 5})  # doctest: +SKIP
+    >>> cluster.step(600)                            # ten simulated minutes  # doctest: +SKIP
+
+    With a `ScaledClock` (or `RealClock`) call `start()` and `stop()` instead of `step()`, and
+    hand the cluster to `ApiServer(cluster.store, runtime=cluster)`.
+    """
 
     def __init__(
         self,
