@@ -7,35 +7,14 @@ in which case the absence is a failure: CI must not pass by skipping what it cou
 
 from __future__ import annotations
 
-import os
-import shutil
-import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tool_gate import find_tool, missing_tool
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-
-
-def tools_required() -> bool:
-    """True where a missing tool must fail the test instead of skipping it."""
-    return os.environ.get("GKE_HEAL_REQUIRE_TOOLS") == "1"
-
-
-def find_tool(name: str) -> str | None:
-    """Find a tool on PATH or in this environment's scripts folder (pip-installed binaries)."""
-    scripts = sysconfig.get_path("scripts")
-    return shutil.which(name, path=os.pathsep.join([scripts, os.environ.get("PATH", "")]))
-
-
-def missing_tool(name: str, reason: str) -> None:
-    """Skip (or, where tools are required, fail) because `name` cannot be used."""
-    message = f"{name} is not available: {reason}"
-    if tools_required():
-        pytest.fail(f"GKE_HEAL_REQUIRE_TOOLS=1 and {message}")
-    pytest.skip(message)
 
 
 @pytest.fixture
