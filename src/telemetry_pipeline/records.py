@@ -61,7 +61,9 @@ class DeadLetter:
         }
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which costs a
+# third of the parse time at 100,000 points/s. Treat points as read-only all the same.
+@dataclass(slots=True)
 class MetricPoint:
     """One point of one Cloud Monitoring time series, normalised."""
 
@@ -141,8 +143,20 @@ class Invalid(Exception):
     """Internal: the reason a message is rejected."""
 
 
+_DEPLOYMENTS: dict[str, str | None] = {}
+
+
 def deployment_of_pod(pod: str) -> str | None:
     """The Deployment a pod name implies (`cart-7d9f8c6b5-x2kqp` → `cart`), if it has that shape."""
+    if pod in _DEPLOYMENTS:
+        return _DEPLOYMENTS[pod]
+    if len(_DEPLOYMENTS) > 50_000:
+        _DEPLOYMENTS.clear()
+    found = _DEPLOYMENTS[pod] = _deployment_of_pod(pod)
+    return found
+
+
+def _deployment_of_pod(pod: str) -> str | None:
     parts = pod.rsplit("-", 2)
     if len(parts) == 3 and len(parts[2]) == 5 and 5 <= len(parts[1]) <= 10 and parts[0]:
         return parts[0]

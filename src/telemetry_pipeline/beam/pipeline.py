@@ -159,7 +159,8 @@ def build(
     items = (parsed_metrics.rows, parsed_logs.rows) | "AllItems" >> beam.Flatten()
     features = (
         items
-        | "WindowPerSource" >> WindowPerSource(size, lateness)
+        | "WindowPerSource"
+        >> WindowPerSource(size, lateness, late_firings=options.view_as(StandardOptions).streaming)
         | "BuildFeatures" >> BuildFeatures(size)
     )
     scored = features | "Score" >> ScoreWindows(scorer_factory)
