@@ -23,6 +23,8 @@ from local_cloud.gke.agent import TelemetryAgent
 from local_cloud.gke.chaos import FaultBook
 from local_cloud.gke.containers import ContainerState, PodState, pod_status
 from local_cloud.gke.controllers import Context
+from local_cloud.gke.controllers.autoscaler import PERIOD as AUTOSCALER_PERIOD
+from local_cloud.gke.controllers.autoscaler import Autoscaler
 from local_cloud.gke.controllers.deployment import DeploymentController
 from local_cloud.gke.controllers.disruption import DisruptionController
 from local_cloud.gke.controllers.garbage import GarbageCollector
@@ -44,7 +46,8 @@ from local_cloud.gke.view import ClusterView, key_of
 
 Obj = dict[str, Any]
 Key = tuple[str, str]
-WATCHED = ("namespaces", "nodes", "pods", "deployments", "replicasets", "poddisruptionbudgets")
+WATCHED = ("namespaces", "nodes", "pods", "deployments", "replicasets", "poddisruptionbudgets",
+           "horizontalpodautoscalers")  # fmt: skip
 NODE_MONITOR_PERIOD = 5.0
 SCHEDULER_RETRY = 30.0
 GC_PERIOD = 120.0
@@ -111,6 +114,7 @@ class Cluster:
         self._lifecycle = NodeLifecycleController(ctx, self._mark_pods_not_ready)
         self._disruption = DisruptionController(ctx)
         self._gc = GarbageCollector(ctx)
+        self._autoscaler = Autoscaler(ctx, self.pod_usage)
         self.agent = TelemetryAgent(self.identity, seed + 2)
         self._timers = Timers()
         self._queue: deque[WatchEvent] = deque()
@@ -138,7 +142,8 @@ class Cluster:
         now = self.clock.now()
         for key, period in ((("telemetry",), telemetry_interval), (("nodes",), NODE_MONITOR_PERIOD),
                             (("node-status",), node_status_interval), (("scheduler",), SCHEDULER_RETRY),
-                            (("gc",), GC_PERIOD), (("events",), EVENT_EXPIRY_PERIOD)):  # fmt: skip
+                            (("gc",), GC_PERIOD), (("events",), EVENT_EXPIRY_PERIOD),
+                            (("autoscaler",), AUTOSCALER_PERIOD)):  # fmt: skip
             self._timers.schedule(key, now + period)
 
     # -- building a cluster ------------------------------------------------------------------

@@ -196,6 +196,9 @@ def run_timer(c: Cluster, key: TimerKey, now: float) -> None:
     elif kind == "gc":
         c._need_gc = True
         c._timers.schedule(key, now + 120.0)
+    elif kind == "autoscaler":
+        c._autoscaler.sync_all()
+        c._timers.schedule(key, now + 15.0)
     elif kind == "events":
         c.recorder.expire()
         c._timers.schedule(key, now + 600.0)
