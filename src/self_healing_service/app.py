@@ -22,13 +22,17 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from pydantic import BaseModel
 
 from self_healing_service.api import api_router
 from self_healing_service.clock import Clock, SystemClock
 from self_healing_service.engine import Counters, Healer
 from self_healing_service.incidents import (
+    AlertmanagerNotice,
     Incident,
     IntakeError,
+    MonitoringNotice,
+    PushEnvelope,
     from_alertmanager,
     from_monitoring,
     from_pubsub,
@@ -62,6 +66,24 @@ class PrometheusCounters(Counters):
 
     def inc(self, name: str, **labels: str) -> None:
         self.counters[name].labels(**labels).inc()
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.rsplit("/", 1)[1]], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The request body of a raw-body endpoint, for the OpenAPI document (refs inlined)."""
+    schema = model.model_json_schema()
+    inlined = _inline(schema, schema.get("$defs", {}))
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inlined}}}}
 
 
 async def _json_body(request: Request, limit: int) -> Any:
@@ -154,21 +176,23 @@ def create_app(
         intake_seconds.labels(request.url.path).observe(time.perf_counter() - started)
         return answer
 
-    @app.post("/alerts/monitoring", tags=["intake"])
+    @app.post("/alerts/monitoring", tags=["intake"], openapi_extra=body_schema(MonitoringNotice))
     async def monitoring(request: Request) -> dict[str, Any]:
         """Cloud Monitoring webhook, incident JSON 1.2 (`?auth_token=` or HTTP Basic)."""
         return await intake(
             request, lambda: require_webhook(request, settings), lambda p: [from_monitoring(p)]
         )
 
-    @app.post("/alerts/pubsub", tags=["intake"])
+    @app.post("/alerts/pubsub", tags=["intake"], openapi_extra=body_schema(PushEnvelope))
     async def pubsub(request: Request) -> dict[str, Any]:
         """Pub/Sub push of incident JSON (OIDC bearer token)."""
         return await intake(
             request, lambda: require_push(request, settings, verifier), lambda p: [from_pubsub(p)]
         )
 
-    @app.post("/alerts/alertmanager", tags=["intake"])
+    @app.post(
+        "/alerts/alertmanager", tags=["intake"], openapi_extra=body_schema(AlertmanagerNotice)
+    )
     async def alertmanager(request: Request) -> dict[str, Any]:
         """Alertmanager webhook v4 (bearer token)."""
         return await intake(
