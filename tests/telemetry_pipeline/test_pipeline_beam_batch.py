@@ -19,7 +19,9 @@ from telemetry_pipeline.beam.pipeline import HttpWriterFactory, run
 from telemetry_pipeline.beam.transforms import (
     DEAD,
     AnomalyPoints,
+    AnomalyRows,
     BuildFeatures,
+    FeatureTableRows,
     NormaliseRows,
     ParseTelemetry,
     ScoreWindows,
@@ -139,6 +141,18 @@ def test_transforms_with_assert_that(telemetry: Any) -> None:
             equal_to([("feature", "entity_type: this scorer refuses nodes")]),
             label="rows the scorer rejects are dead letters",
         )
+        assert_that(
+            features | FeatureTableRows() | "FT" >> beam.Map(lambda r: type(r["log_templates"])),
+            equal_to([str] * len(expected_keys)),
+            label="feature table rows carry the maps as JSON text",
+        )
+        assert_that(
+            scored.rows | AnomalyRows() | "AR" >> beam.Map(lambda r: (r["entity_id"], r["critical"])),
+            # The second window (starting 00:01) has memory utilisation 0.95.
+            equal_to([(e, start == "2026-01-01T00:01:00Z")
+                      for e, start in expected_keys if e != "node-b"]),
+            label="anomaly rows, critical where the score passed 0.9",
+        )  # fmt: skip
         points = scored.rows | AnomalyPoints(ClusterIdentity("p", "l", "c"))
         assert_that(
             points
