@@ -80,6 +80,8 @@ STORED_PATHS = (
     "/api/v1/services",
     "/api/v1/events",
     "/api/v1/configmaps",
+    "/api/v1/secrets",
+    "/api/v1/endpoints",
     "/apis/apps/v1/deployments",
     "/apis/apps/v1/replicasets",
     "/apis/policy/v1/poddisruptionbudgets",

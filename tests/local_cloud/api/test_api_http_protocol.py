@@ -403,6 +403,13 @@ def test_updates_a_real_server_refuses() -> None:
         assert replaced["spec"]["clusterIP"] == created["spec"]["clusterIP"]
 
 
+def test_secret_string_data_is_stored_as_data(sim: Simulated) -> None:
+    secret = {"metadata": {"name": "creds"}, "stringData": {"password": "hunter2"}}
+    created = sim.http.post("/api/v1/namespaces/default/secrets", json=secret).json()
+    assert created["data"] == {"password": "aHVudGVyMg=="} and "stringData" not in created
+    assert created["type"] == "Opaque"
+
+
 def test_chunked_request_bodies(sim: Simulated) -> None:
     def body() -> Iterator[bytes]:
         yield b'{"metadata":{"name":"chunky"},'

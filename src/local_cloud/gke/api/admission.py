@@ -7,6 +7,7 @@ validate against the Kubernetes schemas.
 
 from __future__ import annotations
 
+import base64
 import copy
 import ipaddress
 import itertools
@@ -178,6 +179,16 @@ def _admit_namespace(obj: Obj) -> None:
     obj.setdefault("status", {}).setdefault("phase", "Active")
 
 
+def _admit_secret(obj: Obj) -> None:
+    """`stringData` is write-only: it is merged into base64 `data`, as the real server does."""
+    obj.setdefault("type", "Opaque")
+    plain = obj.pop("stringData", None)
+    if isinstance(plain, dict):
+        data = obj.setdefault("data", {})
+        for key, value in plain.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+
+
 _ADMIT = {
     "pods": _admit_pod,
     "deployments": _admit_deployment,
@@ -186,6 +197,7 @@ _ADMIT = {
     "statefulsets": _admit_replicaset,
     "services": _admit_service,
     "namespaces": _admit_namespace,
+    "secrets": _admit_secret,
 }
 
 

@@ -113,6 +113,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
     ResourceType("", "v1", "events", "Event", short_names=("ev",)),
     ResourceType("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
+    ResourceType("", "v1", "secrets", "Secret"),
+    ResourceType("", "v1", "endpoints", "Endpoints", short_names=("ep",), singular="endpoints"),
     ResourceType("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
     ResourceType(
         "apps",
