@@ -27,11 +27,13 @@ from local_cloud.gke.api import ApiServer
 from local_cloud.gke.cluster import Cluster
 from local_cloud.gke.demo_cluster import NAMESPACE, build_demo
 from local_cloud.gke.kubeconfig import write_kubeconfig
+from local_cloud.gke.rbac import Rbac
 from local_cloud.gke.store import ObjectStore
 from self_healing_service.kube.gateway import KubernetesGateway, api_client
 from self_healing_service.settings import Settings
 
 FAULT = "chaos.gke-heal.io/fault"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
@@ -93,14 +95,16 @@ class Sim:
         return KubernetesGateway(api_client(self.kubeconfig), **kw)
 
 
-def start_sim(tmp: Path, speed: float = 10.0) -> Sim:
+def start_sim(
+    tmp: Path, speed: float = 10.0, rbac: Rbac | None = None, token: str | None = None
+) -> Sim:
     store = ObjectStore(ScaledClock(speed))
     cluster = Cluster(store)
     build_demo(cluster)
-    server = ApiServer(store, runtime=cluster)
+    server = ApiServer(store, runtime=cluster, rbac=rbac)
     url = server.start()
     cluster.start()
-    config = write_kubeconfig(tmp / "kubeconfig", url)
+    config = write_kubeconfig(tmp / "kubeconfig", url, token=token, ca_pem=server.ca_pem)
     sim = Sim(store, cluster, server, config)
     wait_for(lambda: all(sim.ready(a) for a in ("cart", "frontend", "checkout")), 60, "the shop")
     return sim
