@@ -38,6 +38,8 @@ class FaultOutcome:
     recovered_at: float | None = None
     outcome: str = "missed"
     oom_kills_before_action: int = 0
+    restarts_during: int = 0
+    unhealthy_seconds: float = 0.0
     chat: list[ChatLine] = field(default_factory=list)
     signal_name: str = ""
     signal: list[tuple[float, float]] = field(default_factory=list)

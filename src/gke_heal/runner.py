@@ -67,6 +67,7 @@ class _Watch:
     healthy_streak: int = 0
     cleared: bool = False
     cleared_at: float | None = None
+    restarts_at_start: int | None = None
     approved: set[str] = field(default_factory=set)
 
 
@@ -95,6 +96,7 @@ class ScenarioRunner:
         )
         self.http = httpx.Client(timeout=15.0)
         self.model_version = "untrained"
+        self._faulty: set[str] = set()  # resolved targets of the faults injected so far
 
     # -- top level -----------------------------------------------------------------------
     def run(self) -> ScenarioReport:
@@ -165,6 +167,7 @@ class ScenarioRunner:
     def _run_fault(self, step: FaultStep) -> FaultOutcome:
         stack = self.stack
         target = self._resolve(step)
+        self._faulty.add(target.workload)
         injected = stack.clock.now()
         stack.cluster.inject(step.kind, target.namespace, target.name)
         outcome = FaultOutcome(step=step, injected_at=injected)
@@ -192,6 +195,12 @@ class ScenarioRunner:
         outcome, target = watch.outcome, watch.target
         signal, healthy, ooms = self._health(watch)
         outcome.signal.append((now, signal))
+        if not healthy:
+            outcome.unhealthy_seconds += POLL_SECONDS
+        restarts = self._restarts(watch)
+        if watch.restarts_at_start is None:
+            watch.restarts_at_start = restarts
+        outcome.restarts_during = max(outcome.restarts_during, restarts - watch.restarts_at_start)
         if outcome.detected_at is None:
             alert = self._first_alert(target.workload, outcome.injected_at)
             if alert is not None:
@@ -227,6 +236,12 @@ class ScenarioRunner:
             return h.cpu_utilisation, h.all_ready and h.cpu_utilisation < 0.85, h.oom_kills
         ready_share = h.ready / h.replicas if h.replicas else 0.0
         return ready_share, h.all_ready, h.oom_kills
+
+    def _restarts(self, watch: _Watch) -> int:
+        target = watch.target
+        if target.namespace is None:
+            return 0
+        return workload_health(self.stack.cluster, target.namespace, target.name).restarts
 
     def _first_alert(self, workload: str, since: float) -> dict[str, Any] | None:
         found: dict[str, Any] | None = None
@@ -383,7 +398,7 @@ class ScenarioRunner:
             fails.append(f"outcome {o.outcome}, expected {expect.outcome}")
 
     def _harmful_actions(self, outcomes: list[FaultOutcome], since: float) -> list[str]:
-        faulty = {self._resolve(o.step).workload for o in outcomes}
+        faulty = self._faulty
         return [
             f"{a['action']} on {a['target']}, which had no fault"
             for a in self._actions()
