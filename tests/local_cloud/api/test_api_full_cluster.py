@@ -125,6 +125,17 @@ def test_delete_pod_waits_for_graceful_termination(live: Running) -> None:
         live.store.get("pods", NAMESPACE, pod)
 
 
+def test_drain_a_node_of_the_shop(live: Running) -> None:
+    node = next(p["spec"]["nodeName"] for p in live.pods("cart") if p["spec"].get("nodeName"))
+    out = live.run(
+        "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"
+    ).stdout
+    assert f"node/{node} drained" in out
+    left, _ = live.store.list("pods", NAMESPACE, lambda p: p["spec"].get("nodeName") == node)
+    assert [p for p in left if not p["metadata"].get("deletionTimestamp")] == []
+    live.run("uncordon", node)
+
+
 def test_every_object_of_the_cluster_validates(live: Running) -> None:
     count = 0
     with httpx.Client(base_url=live.url, timeout=10) as http:

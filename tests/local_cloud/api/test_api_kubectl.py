@@ -136,6 +136,29 @@ def test_logs_and_previous_logs(sim: Simulated, kubectl: KubectlRun, app: str) -
     assert stamped.endswith(" GET /cart 200 line 9\n") and stamped[:4].isdigit()
 
 
+def test_logs_follow_streams_new_lines(sim: Simulated, kubectl: KubectlRun, app: str) -> None:
+    pod = wait_for(lambda: running_pods(sim.store, app), what="a running pod")[0]["metadata"][
+        "name"
+    ]
+    key = ("default", pod, app)
+    sim.cluster.logs[key] = ["before"]
+    follow = subprocess.Popen(
+        [kubectl.path, "logs", "-f", pod],  # type: ignore[attr-defined]
+        env=kubectl.env,  # type: ignore[attr-defined]
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(follow.stdout or []), daemon=True).start()
+    try:
+        wait_for(lambda: lines == ["before\n"], what="the existing line")
+        sim.cluster.logs[key] = ["before", "after"]
+        wait_for(lambda: lines == ["before\n", "after\n"], what="the new line")
+    finally:
+        follow.kill()
+
+
 def test_top_pods_reads_metrics_api(sim: Simulated, kubectl: KubectlRun, app: str) -> None:
     rows = _rows(kubectl("top", "pods").stdout)
     assert rows[0] == ["NAME", "CPU(cores)", "MEMORY(bytes)"]
