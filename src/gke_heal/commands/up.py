@@ -59,8 +59,24 @@ def register(app: typer.Typer) -> None:
         kubernetes_port: int = typer.Option(0, help="Port of the Kubernetes API (0 = any)."),
         dashboard_port: int = typer.Option(0, help="Port of the dashboard (0 = any)."),
         background: bool = typer.Option(False, "--background", "-d", help="Run detached."),
+        config: Path | None = typer.Option(
+            None, help="gke-heal YAML file; its mode, seed, speed, ports and data folder apply."
+        ),
     ) -> None:
         """Start the whole local stack: cluster, pipeline, model, alerting, healing, ChatOps, dashboard."""
+        if config is not None:
+            from gke_heal.config import ConfigError, load_config
+
+            try:
+                cfg = load_config(config)
+            except ConfigError as exc:
+                for line in str(exc).splitlines():
+                    Console(stderr=True).print(f"[red]error[/red] {line}", highlight=False)
+                raise typer.Exit(2) from None
+            mode, seed, speed = cfg.mode, cfg.cluster.seed, cfg.cluster.speed
+            data_dir = cfg.local.data_dir
+            kubernetes_port = cfg.local.kubernetes_port or kubernetes_port
+            dashboard_port = cfg.local.dashboard_port or dashboard_port
         if mode not in ("observe", "recommend", "enforce"):
             raise typer.BadParameter("must be observe, recommend or enforce", param_hint="--mode")
         data_dir.mkdir(parents=True, exist_ok=True)
