@@ -35,6 +35,7 @@ from chatops.threads import StormPolicy, Targets, ThreadPlanner
 log = logging.getLogger(__name__)
 # Commands that never call the healing API are answered at once, inside the 3 s ack.
 _INSTANT = {"help"}
+MAX_NOTIFICATION_BYTES = 1_000_000
 TEAMS_DEADLINE_SECONDS = 4.0  # Teams waits 5 s for an outgoing-webhook reply
 CallerCheck = Callable[[str | None], Awaitable[None]]
 
@@ -195,6 +196,8 @@ def create_app(
         except PermissionError as exc:
             return _problem(401, f"unauthenticated: {exc}")
         raw = await request.body()
+        if len(raw) > MAX_NOTIFICATION_BYTES:
+            return _problem(413, f"body larger than {MAX_NOTIFICATION_BYTES} bytes")
         try:
             notification = Notification.model_validate_json(raw)
         except ValidationError as exc:

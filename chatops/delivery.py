@@ -108,10 +108,15 @@ class Courier:
         thread_ts = incident["slack_ts"] if incident else None
         if item.operation == "root":
             if thread_ts:
-                await asyncio.to_thread(slack.update, thread_ts, message, delivery_id)
-            else:
-                ts = await asyncio.to_thread(slack.post, message, delivery_id)
-                self.store.update_incident(item.incident_id, slack_ts=ts)
+                try:
+                    await asyncio.to_thread(slack.update, thread_ts, message, delivery_id)
+                    return
+                except PermanentFailure as exc:
+                    # Someone deleted the incident message: start the conversation again.
+                    if "message_not_found" not in exc.reason:
+                        raise
+            ts = await asyncio.to_thread(slack.post, message, delivery_id)
+            self.store.update_incident(item.incident_id, slack_ts=ts)
         elif item.operation == "reply":
             broadcast = bool(item.body.get("broadcast"))
             await asyncio.to_thread(slack.post, message, delivery_id, thread_ts, broadcast)

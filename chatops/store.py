@@ -99,8 +99,11 @@ class Store:
             return cursor.rowcount == 1
 
     def unplanned(self) -> list[sqlite3.Row]:
+        """Unplanned events: incidents in order of first arrival, each in sequence order."""
         return self.execute(
-            "SELECT * FROM events WHERE planned = 0 ORDER BY incident_id, sequence, received_at"
+            "SELECT e.* FROM events e JOIN (SELECT incident_id, MIN(received_at) AS first"
+            " FROM events WHERE planned = 0 GROUP BY incident_id) f USING (incident_id)"
+            " WHERE e.planned = 0 ORDER BY f.first, e.incident_id, e.sequence"
         )
 
     def mark_planned(self, event_id: str) -> None:

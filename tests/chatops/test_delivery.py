@@ -177,3 +177,64 @@ def test_permanent_refusals_are_not_retried(
     store = server.app.state.store  # type: ignore[attr-defined]
     rows = store.execute("SELECT last_error FROM outbox WHERE status = 'failed'")
     assert rows[0]["last_error"] == "Teams webhook refused the message (HTTP 400)"
+
+
+def test_retry_policy_honours_retry_after_within_the_cap() -> None:
+    from chatops.delivery import RetryPolicy
+
+    policy = RetryPolicy(attempts=5, backoff_seconds=0.5, backoff_max_seconds=10)
+    cases = [
+        (1, None, 0.5, "first retry waits the base back-off"),
+        (3, None, 2.0, "doubles per attempt"),
+        (10, None, 10.0, "capped"),
+        (1, 3.0, 3.0, "Retry-After longer than the back-off wins"),
+        (3, 0.1, 2.0, "a shorter Retry-After does not shorten the back-off"),
+        (1, 120.0, 10.0, "Retry-After is capped too"),
+    ]
+    for attempt, retry_after, expected, why in cases:
+        assert policy.delay(attempt, retry_after) == expected, why
+
+
+def test_missing_event_is_waited_for_then_skipped(
+    chatops_factory: Callable[..., RunningServer], sink: Sink
+) -> None:
+    server = chatops_factory(sequence_gap_wait_seconds=2.0, slack_charts=False)
+    assert notify(server, notification("incident_opened", "0.gap", 1)).status_code == 202
+    assert notify(server, notification("action_taken", "0.gap", 3)).status_code == 202
+    wait_until(lambda: drained(server))
+    first = [card_incident_and_kind(r["body"]) for r in sink.requests() if r["platform"] == "teams"]
+    assert first == [("0.gap", "incident_opened")], "sequence 3 waits for sequence 2"
+    wait_until(lambda: len([r for r in sink.requests() if r["platform"] == "teams"]) == 2)
+    kinds = [
+        card_incident_and_kind(r["body"])[1] for r in sink.requests() if r["platform"] == "teams"
+    ]
+    assert kinds == ["incident_opened", "action_taken"], "after the wait it goes out anyway"
+
+
+def test_webhook_only_slack_posts_each_event_and_a_deleted_root_is_reposted(
+    chatops_factory: Callable[..., RunningServer], sink: Sink, tmp_path: Any
+) -> None:
+    from pydantic import SecretStr
+
+    hook = chatops_factory(
+        slack_bot_token=None,
+        slack_webhook_url=SecretStr(f"{sink.url}/slack/webhook/T1/B1/x"),
+        teams_webhook_url=None,
+        db_path=tmp_path / "hook.sqlite3",
+    )
+    for sequence, kind in enumerate(["incident_opened", "action_taken"], start=1):
+        assert notify(hook, notification(kind, "0.hook", sequence)).status_code == 202
+    wait_until(lambda: drained(hook))
+    posts = [m for m in sink.messages() if m["channel"] == "webhook:T1/B1/x"]
+    assert [m["body"]["text"].split(":")[0] for m in posts] == ["Incident opened", "Action taken"]
+
+    bot = chatops_factory(teams_webhook_url=None, slack_charts=False, db_path=tmp_path / "b.db")
+    assert notify(bot, notification("incident_opened", "0.del", 1)).status_code == 202
+    wait_until(lambda: drained(bot))
+    store = bot.app.state.store  # type: ignore[attr-defined]
+    store.update_incident("0.del", slack_ts="1.000404")  # as if the message had been deleted
+    assert notify(bot, notification("action_planned", "0.del", 2)).status_code == 202
+    wait_until(lambda: drained(bot) and drained(bot)["sent"] >= 2)
+    roots = [m for m in sink.messages() if m["channel"] == "C0INCIDENTS" and not m["thread_ts"]]
+    assert len(roots) == 2 and roots[1]["body"]["text"].startswith("Action planned")
+    assert store.incident("0.del")["slack_ts"] == roots[1]["ts"]
