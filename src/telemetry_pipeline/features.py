@@ -27,6 +27,8 @@ class EntityKey(NamedTuple):
 
 def entities_of(source: SourceKey, stats: SourceStats) -> list[EntityKey]:
     """The entities whose features this source's statistics count towards."""
+    if not stats.has_data:
+        return []
     kind = source.kind
     if kind == "node":
         return [EntityKey("node", source.node)]
@@ -68,6 +70,21 @@ class _Series:
     def each(self, metric: str) -> list[SeriesStats]:
         return [s for _, stats in self.parts if (s := stats.series.get(metric)) is not None]
 
+    def rates(self, metric: str) -> list[float | None]:
+        """Per-second rate of a cumulative metric in each source, from its baseline."""
+        return [
+            s.rate(stats.baselines.get(metric))
+            for _, stats in self.parts
+            if (s := stats.series.get(metric)) is not None
+        ]
+
+    def increases(self, metric: str) -> list[float | None]:
+        return [
+            s.increase(stats.baselines.get(metric))
+            for _, stats in self.parts
+            if (s := stats.series.get(metric)) is not None
+        ]
+
 
 def build_feature_row(
     entity: EntityKey,
@@ -100,7 +117,7 @@ def build_feature_row(
     else:
         used = series.each(K + "container/memory/used_bytes")
         row.update(
-            cpu_cores=_sum(s.rate() for s in series.each(K + "container/cpu/core_usage_time")),
+            cpu_cores=_sum(series.rates(K + "container/cpu/core_usage_time")),
             cpu_limit_utilization=_max(
                 s.mean_v for s in series.each(K + "container/cpu/limit_utilization")
             ),
@@ -109,15 +126,11 @@ def build_feature_row(
                 s.last_v for s in series.each(K + "container/memory/limit_utilization")
             ),
             memory_slope_bytes_per_s=_sum(s.slope() for s in used),
-            restarts=_sum(s.increase() for s in series.each(K + "container/restart_count")),
-            network_rx_bytes_per_s=_sum(
-                s.rate() for s in series.each(K + "pod/network/received_bytes_count")
-            ),
-            network_tx_bytes_per_s=_sum(
-                s.rate() for s in series.each(K + "pod/network/sent_bytes_count")
-            ),
-            request_rate=_sum(s.rate() for s in series.each(W + "request_count")),
-            error_rate=_sum(s.rate() for s in series.each(W + "error_count")),
+            restarts=_sum(series.increases(K + "container/restart_count")),
+            network_rx_bytes_per_s=_sum(series.rates(K + "pod/network/received_bytes_count")),
+            network_tx_bytes_per_s=_sum(series.rates(K + "pod/network/sent_bytes_count")),
+            request_rate=_sum(series.rates(W + "request_count")),
+            error_rate=_sum(series.rates(W + "error_count")),
             latency_p95_ms=_max(s.mean_v for s in series.each(W + "latency_p95_ms")),
             ready=(running / len(containers)) if containers else None,
             node_not_ready=None,

@@ -31,7 +31,7 @@ from telemetry_pipeline.sinks import (
     RowSink,
     feature_table_row,
 )
-from telemetry_pipeline.sources import SourceStats
+from telemetry_pipeline.sources import CUMULATIVE, SourceStats
 from telemetry_pipeline.templates import TemplateMemory
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,14 @@ class InProcessPipeline:
                 if stats is None:
                     stats = window[point.source] = SourceStats()
                 stats.add_metric(point)
+                if point.metric_kind == CUMULATIVE:
+                    following = windows.get(start + size)
+                    if following is None:
+                        following = windows[start + size] = {}
+                    carried = following.get(point.source)
+                    if carried is None:
+                        carried = following[point.source] = SourceStats()
+                    carried.add_baseline(point)
                 if t > latest:
                     latest = t
                 if self.settings.store_raw:
@@ -182,13 +190,15 @@ class InProcessPipeline:
             taken = [(start, self._windows.pop(start)) for start in due]
             if due:
                 self._closed_before = max(self._closed_before, due[-1] + size)
-        return [self._close(start, sources) for start, sources in taken]
+        return [self._close(start, sources) for start, sources in taken if _has_data(sources)]
 
     def flush(self) -> list[ClosedWindow]:
         """Close every open window (end of a batch or of the process)."""
         with self._lock:
-            taken = sorted(self._windows.items())
-            self._windows = {}
+            # Windows holding only counters carried forward stay open for their own data.
+            taken = sorted((s, w) for s, w in self._windows.items() if _has_data(w))
+            for start, _ in taken:
+                del self._windows[start]
             if taken:
                 size = self.settings.window_seconds
                 self._closed_before = max(self._closed_before, taken[-1][0] + size)
@@ -197,7 +207,7 @@ class InProcessPipeline:
     @property
     def open_windows(self) -> list[float]:
         with self._lock:
-            return sorted(self._windows)
+            return sorted(start for start, sources in self._windows.items() if _has_data(sources))
 
     def _close(self, start: float, sources: dict[SourceKey, SourceStats]) -> ClosedWindow:
         size = self.settings.window_seconds
@@ -245,6 +255,11 @@ class InProcessPipeline:
         batch = list(rows)
         if batch:
             self.rows.insert_rows(table, batch)
+
+
+def _has_data(sources: dict[SourceKey, SourceStats]) -> bool:
+    """False for a window that only holds counters carried in from the previous one."""
+    return any(stats.has_data for stats in sources.values())
 
 
 def _feature_letter(row: dict[str, Any], reason: str, received: float) -> dict[str, Any]:

@@ -10,8 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from telemetry_pipeline.records import LogRecord, MetricPoint
+from telemetry_pipeline.records import LogRecord, MetricPoint, SourceKey
 from telemetry_pipeline.templates import template_id
+
+CUMULATIVE = "CUMULATIVE"
+
+
+@dataclass(slots=True)
+class Baseline:
+    """A cumulative point carried into the next window as that window's starting value."""
+
+    point: MetricPoint
+
+    @property
+    def source(self) -> SourceKey:
+        return self.point.source
 
 
 @dataclass(slots=True)
@@ -69,17 +82,26 @@ class SeriesStats:
         self.max_v = max(self.max_v, other.max_v)
         self.n = n
 
-    def rate(self) -> float | None:
-        """Per-second increase of a cumulative series (a reset counts from zero)."""
-        span = self.last_t - self.first_t
-        if self.n < 2 or span <= 0:
+    def _start(self, baseline: tuple[float, float] | None) -> tuple[float, float]:
+        if baseline is not None and baseline[0] < self.first_t:
+            return baseline
+        return self.first_t, self.first_v
+
+    def rate(self, baseline: tuple[float, float] | None = None) -> float | None:
+        """Per-second increase of a cumulative series (a reset counts from zero), measured from
+        the previous window's last point when there is one."""
+        start_t, start_v = self._start(baseline)
+        span = self.last_t - start_t
+        if self.n == 0 or span <= 0:
             return None
-        delta = self.last_v - self.first_v
+        delta = self.last_v - start_v
         return (delta if delta >= 0 else self.last_v) / span
 
-    def increase(self) -> float:
-        """Increase of a cumulative counter inside the window (a reset counts from zero)."""
-        delta = self.last_v - self.first_v
+    def increase(self, baseline: tuple[float, float] | None = None) -> float:
+        """Increase of a cumulative counter since the previous window's last point (or, without
+        one, since the window's first point); a reset counts from zero."""
+        _, start_v = self._start(baseline)
+        delta = self.last_v - start_v
         return delta if delta >= 0 else self.last_v
 
     def slope(self) -> float | None:
@@ -102,6 +124,19 @@ class SourceStats:
     templates: dict[str, int] = field(default_factory=dict)
     event_reasons: dict[str, int] = field(default_factory=dict)
     points: int = 0
+    # The previous window's last point of each cumulative series: counters are measured from
+    # it, so an increase between two windows' points is not lost.
+    baselines: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def has_data(self) -> bool:
+        """False when the source only carried baselines into this window."""
+        return bool(self.points or self.log_lines or self.event_reasons)
+
+    def add_baseline(self, point: MetricPoint) -> None:
+        known = self.baselines.get(point.metric_type)
+        if known is None or point.time > known[0]:
+            self.baselines[point.metric_type] = (point.time, point.value)
 
     def add_metric(self, point: MetricPoint) -> None:
         self.points += 1
@@ -154,4 +189,8 @@ class SourceStats:
         for key, count in other.event_reasons.items():
             self.event_reasons[key] = self.event_reasons.get(key, 0) + count
         self.points += other.points
+        for name, (t, v) in other.baselines.items():
+            known = self.baselines.get(name)
+            if known is None or t > known[0]:
+                self.baselines[name] = (t, v)
         return self

@@ -140,3 +140,31 @@ def test_registry_scorer_reloads_when_a_new_version_is_named(tmp_path: Any) -> N
     now[0] = 31.0
     assert scorer.score([{}])[0]["model_version"] == "v0002"
     assert loaded == ["v0001", "v0002"] and scorer.reloads == 1
+
+
+def test_counters_are_measured_across_the_window_boundary(telemetry: Any, fake_scorer: Any) -> None:
+    pipeline, _ = _pipeline(fake_scorer)
+    # Restarts 1 → 3 inside the first window, then 3 → 5 between its last point and the next's.
+    pipeline.publish_metrics(
+        telemetry.window(T0, restarts_before=1, restarts_after=3)
+        + telemetry.window(T0 + 60, restarts_before=5, restarts_after=5)
+    )
+    first, second = pipeline.flush()[:2]
+    restarts = [
+        next(r["restarts"] for r in w.features if r["entity_type"] == "container")
+        for w in (first, second)
+    ]
+    assert restarts == [2.0, 2.0]
+
+
+def test_a_counter_with_one_point_in_a_window_has_a_rate(telemetry: Any, fake_scorer: Any) -> None:
+    pipeline, _ = _pipeline(fake_scorer)
+    metric = "kubernetes.io/container/cpu/core_usage_time"
+    pipeline.publish_metrics([
+        telemetry.metric(metric, 10.0, T0 + 50, kind="CUMULATIVE", start=T0 - 100),
+        telemetry.metric(metric, 17.5, T0 + 65, kind="CUMULATIVE", start=T0 - 100),
+    ])  # fmt: skip
+    first, second = pipeline.flush()
+    cores = [next(r["cpu_cores"] for r in w.features if r["entity_type"] == "container")
+             for w in (first, second)]  # fmt: skip
+    assert cores == [None, 0.5]  # 7.5 core-seconds over the 15 s since the previous point

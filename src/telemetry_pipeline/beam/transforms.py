@@ -31,7 +31,7 @@ from telemetry_pipeline.records import (
 )
 from telemetry_pipeline.scoring import RowScorer
 from telemetry_pipeline.sinks import MetricWriter, RowSink, feature_table_row
-from telemetry_pipeline.sources import SourceStats
+from telemetry_pipeline.sources import CUMULATIVE, Baseline, SourceStats
 from telemetry_pipeline.templates import TemplateMemory
 
 ROWS = "rows"
@@ -69,6 +69,10 @@ class _ParseFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DEAD, late.to_row())
             return
         yield window.TimestampedValue(item, item.time)
+        if isinstance(item, MetricPoint) and item.metric_kind == CUMULATIVE:
+            # The next window measures this counter from here (see SourceStats.baselines).
+            following = item.time - item.time % self.window_seconds + self.window_seconds
+            yield window.TimestampedValue(Baseline(item), following)
 
 
 class ParseTelemetry(beam.PTransform):
@@ -93,7 +97,9 @@ class NormaliseRows(beam.PTransform):
     """Points or records → their warehouse rows (`raw_metrics` / `raw_logs`)."""
 
     def expand(self, items: PCollection) -> PCollection:
-        return items | beam.Map(lambda item: item.to_row())
+        return items | beam.FlatMap(
+            lambda item: [] if isinstance(item, Baseline) else [item.to_row()]
+        )
 
 
 class SourceStatsFn(beam.CombineFn):
@@ -102,9 +108,13 @@ class SourceStatsFn(beam.CombineFn):
     def create_accumulator(self) -> SourceStats:
         return SourceStats()
 
-    def add_input(self, stats: SourceStats, item: MetricPoint | LogRecord) -> SourceStats:
+    def add_input(
+        self, stats: SourceStats, item: MetricPoint | LogRecord | Baseline
+    ) -> SourceStats:
         if isinstance(item, MetricPoint):
             stats.add_metric(item)
+        elif isinstance(item, Baseline):
+            stats.add_baseline(item.point)
         else:
             stats.add_log(item)
         return stats
