@@ -410,6 +410,41 @@ def test_secret_string_data_is_stored_as_data(sim: Simulated) -> None:
     assert created["type"] == "Opaque"
 
 
+def test_concurrent_evictions_spend_the_budget_once() -> None:
+    store = ObjectStore()
+    with ApiServer(store) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        rs = store.create("replicasets", {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                          "metadata": {"name": "rs", "namespace": "default"},
+                                          "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "x"}}}})  # fmt: skip
+        owner = {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "name": "rs",
+            "uid": rs["metadata"]["uid"],
+            "controller": True,
+        }
+        for i in range(3):
+            store.create("pods", {"apiVersion": "v1", "kind": "Pod",
+                                  "metadata": {"name": f"x-{i}", "namespace": "default", "labels": {"app": "x"}, "ownerReferences": [owner]},
+                                  "spec": {"containers": [{"name": "c", "image": "i"}]},
+                                  "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}})  # fmt: skip
+        http.post("/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+                  json={"metadata": {"name": "x"}, "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "x"}}}})  # fmt: skip
+        codes: list[int] = []
+
+        def evict(name: str) -> None:
+            codes.append(
+                http.post(f"{PODS}/{name}/eviction", json={"metadata": {"name": name}}).status_code
+            )
+
+        threads = [threading.Thread(target=evict, args=(f"x-{i}",)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(codes) == [201, 429, 429]
+
+
 def test_chunked_request_bodies(sim: Simulated) -> None:
     def body() -> Iterator[bytes]:
         yield b'{"metadata":{"name":"chunky"},'

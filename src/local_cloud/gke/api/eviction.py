@@ -5,6 +5,7 @@ violated, otherwise a graceful delete (how `kubectl drain` and the healing servi
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 from local_cloud.gke.api.deletion import Deleter
@@ -32,8 +33,13 @@ def _scaled(value: Any, total: int, round_up: bool) -> int:
     return int(value)
 
 
-def budget(pdb: Obj, pods: list[Obj]) -> tuple[int, int, int]:
-    """(desired healthy, currently healthy, expected) for a PDB over the pods it selects."""
+def budget(pdb: Obj, pods: list[Obj], scales: dict[str, int] | None = None) -> tuple[int, int, int]:
+    """(desired healthy, currently healthy, expected) for a PDB over the pods it selects.
+
+    As the disruption controller counts: an integer minAvailable is compared with the pods
+    that exist; a percentage or maxUnavailable is taken of the controllers' desired scale
+    (`scales`: controller uid → replicas), so a pod already evicted still counts as missing.
+    """
     spec = pdb.get("spec") or {}
     selected = [
         p
@@ -42,17 +48,39 @@ def budget(pdb: Obj, pods: list[Obj]) -> tuple[int, int, int]:
             spec.get("selector"), (p.get("metadata") or {}).get("labels") or {}
         )
         and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
-        and not (p.get("metadata") or {}).get("deletionTimestamp")  # already on its way out
     ]
-    expected = len(selected)
     healthy = sum(1 for p in selected if is_ready(p))
-    if spec.get("maxUnavailable") is not None:
-        desired = max(0, expected - _scaled(spec["maxUnavailable"], expected, round_up=True))
-    elif spec.get("minAvailable") is not None:
-        desired = _scaled(spec["minAvailable"], expected, round_up=True)
+    min_available, max_unavailable = spec.get("minAvailable"), spec.get("maxUnavailable")
+    if isinstance(min_available, int) and max_unavailable is None:
+        return min_available, healthy, len(selected)
+    expected = _expected(selected, scales or {})
+    if max_unavailable is not None:
+        desired = max(0, expected - _scaled(max_unavailable, expected, round_up=True))
+    elif min_available is not None:
+        desired = _scaled(min_available, expected, round_up=True)
     else:
         desired = expected
     return desired, healthy, expected
+
+
+def _expected(pods: list[Obj], scales: dict[str, int]) -> int:
+    """Sum of the desired replicas of the pods' controllers (a bare pod counts as one)."""
+    controllers: dict[str, int] = {}
+    bare = 0
+    for pod in pods:
+        owner = next(
+            (
+                o
+                for o in (pod.get("metadata") or {}).get("ownerReferences") or []
+                if o.get("controller")
+            ),
+            None,
+        )
+        if owner is not None and owner.get("uid") in scales:
+            controllers[owner["uid"]] = scales[owner["uid"]]
+        elif not (pod.get("metadata") or {}).get("deletionTimestamp"):
+            bare += 1
+    return sum(controllers.values()) + bare
 
 
 class Evictions:
@@ -61,6 +89,7 @@ class Evictions:
     def __init__(self, deleter: Deleter) -> None:
         self.deleter = deleter
         self.store = deleter.store
+        self._serial = threading.Lock()
 
     def evict(self, request: Request, pods: ResourceType, namespace: str, name: str) -> Response:
         body = request.json_body(required=False) or {}
@@ -68,13 +97,16 @@ class Evictions:
             raise bad_request("the body must be an Eviction object")
         if (body.get("metadata") or {}).get("name") not in (None, name):
             raise bad_request("name in URL does not match name in Eviction object")
-        pod = self.deleter.rest.fetch(pods, namespace, name)
-        options = dict(body.get("deleteOptions") or {})
-        if is_ready(pod) and not pod["metadata"].get("deletionTimestamp"):
-            self._check_budgets(namespace, pod)
-        if not (request.dry_run or "All" in (options.get("dryRun") or [])):
-            options.setdefault("propagationPolicy", "Background")
-            self.deleter.delete_object(pods, pod, options)
+        # One eviction at a time: the evicted pod stops counting as healthy before the next
+        # budget check, so concurrent evictions cannot both spend the last allowed disruption.
+        with self._serial:
+            pod = self.deleter.rest.fetch(pods, namespace, name)
+            options = dict(body.get("deleteOptions") or {})
+            if is_ready(pod) and not pod["metadata"].get("deletionTimestamp"):
+                self._check_budgets(namespace, pod)
+            if not (request.dry_run or "All" in (options.get("dryRun") or [])):
+                options.setdefault("propagationPolicy", "Background")
+                self.deleter.delete_object(pods, pod, options)
         return json_response(success(201), 201)
 
     def _check_budgets(self, namespace: str, pod: Obj) -> None:
@@ -90,6 +122,12 @@ class Evictions:
             pods = [
                 p for p in self.store.peek("pods") if p["metadata"].get("namespace") == namespace
             ]
+            scales = {
+                owner["metadata"]["uid"]: int((owner.get("spec") or {}).get("replicas", 1))
+                for kind in ("replicasets", "statefulsets")
+                for owner in self.store.peek(kind)
+                if owner["metadata"].get("namespace") == namespace
+            }
             if len(pdbs) > 1:
                 raise ApiError(
                     500,
@@ -98,7 +136,7 @@ class Evictions:
                     "which the eviction subresource does not support.",
                 )
             for pdb in pdbs:
-                desired, healthy, _ = budget(pdb, pods)
+                desired, healthy, _ = budget(pdb, pods, scales)
                 if healthy - desired <= 0:
                     message = (
                         f"The disruption budget {pdb['metadata']['name']} needs {desired} healthy pods "
