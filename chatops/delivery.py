@@ -56,11 +56,12 @@ class Courier:
 
     async def run_forever(self, idle_seconds: float = 1.0) -> None:
         while True:
+            # Cleared before looking, so a wake-up that arrives meanwhile is not lost.
+            self.wake.clear()
             if self.before_each_round is not None:
                 await asyncio.to_thread(self.before_each_round)
             worked = await self.deliver_next()
             if not worked:
-                self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), idle_seconds)
 
