@@ -94,17 +94,30 @@ class Healer:
 
     # intake -------------------------------------------------------------------------------
     def intake(self, incident: Incident) -> NoticeResult:
-        """Persist the notice (before acknowledging it) and say what it meant."""
-        result = self.store.record_notice(incident, self.clock.now())
+        """Persist the notice, its audit record and its announcement in one transaction,
+        before the notice is acknowledged; say what it meant."""
+        now, mode = self.clock.now(), self.mode()
+
+        def announce(result: NoticeResult) -> dict[str, Any] | None:
+            if result not in ("new", "closed"):
+                return None
+            kind = "incident_opened" if result == "new" else "closed"
+            summary = (
+                f"{incident.issue} on {incident.workload}"
+                if result == "new"
+                else f"alert closed for {incident.workload}"
+            )
+            return notification(
+                kind, incident, now=now, cluster=self.settings.cluster_name, mode=mode,
+                summary=summary, base_url=self.settings.public_url,
+            )  # fmt: skip
+
+        audit = {
+            "state": incident.state, "source": incident.source, "observed": incident.observed,
+            "threshold": incident.threshold,
+        }  # fmt: skip
+        result = self.store.record_notice(incident, now, audit=audit, notify=announce)
         self.counters.inc("notices", source=incident.source, result=result)
-        self._audit(
-            incident, "notice", result=result, state=incident.state, source=incident.source,
-            observed=incident.observed, threshold=incident.threshold,
-        )  # fmt: skip
-        if result == "new":
-            self._notify("incident_opened", incident, f"{incident.issue} on {incident.workload}")
-        elif result == "closed":
-            self._notify("closed", incident, f"alert closed for {incident.workload}")
         return result
 
     # processing ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -32,7 +33,13 @@ class Delivery:
 
 class Store(Protocol):
     # incidents and leases
-    def record_notice(self, incident: Incident, now: float) -> NoticeResult: ...
+    def record_notice(
+        self,
+        incident: Incident,
+        now: float,
+        audit: Json | None = None,
+        notify: Callable[[NoticeResult], Json | None] | None = None,
+    ) -> NoticeResult: ...
     def acquire(self, incident_id: str, owner: str, now: float, ttl: float) -> bool: ...
     def release(
         self, incident_id: str, owner: str, status: str, now: float, next_at: float = 0.0

@@ -8,7 +8,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -94,46 +94,64 @@ class SqliteStore:
             self._local.db = None
 
     # incidents and leases -------------------------------------------------------------
-    def record_notice(self, incident: Incident, now: float) -> NoticeResult:
+    def record_notice(
+        self,
+        incident: Incident,
+        now: float,
+        audit: Json | None = None,
+        notify: Callable[[NoticeResult], Json | None] | None = None,
+    ) -> NoticeResult:
+        """Record a notice; in the same transaction, audit it and queue what it announces."""
         with self._tx() as db:
-            row = db.execute(
-                "SELECT status, state FROM incidents WHERE id=?", (incident.id,)
-            ).fetchone()
-            if row is None:
-                status = "new" if incident.state == "open" else "closed"
-                db.execute(
-                    "INSERT INTO incidents (id, status, state, workload, issue, data, opened_at,"
-                    " updated_at, closed_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        incident.id,
-                        status,
-                        incident.state,
-                        incident.workload,
-                        incident.issue,
-                        json.dumps(to_record(incident)),
-                        now,
-                        now,
-                        now if incident.state == "closed" else None,
-                    ),
+            result = self._notice(db, incident, now)
+            if audit is not None:
+                self._append(
+                    db, incident.id, incident.workload, "notice", {**audit, "result": result}, now
                 )
-                return "new" if incident.state == "open" else "closed"
-            db.execute("UPDATE incidents SET notices = notices + 1 WHERE id=?", (incident.id,))
-            if row["state"] == "closed":
-                return "stale" if incident.state == "open" else "duplicate"
-            if incident.state == "open":
-                return "duplicate"
-            # A running remediation finishes (verification sees the close); others just end.
-            keep = ("acting", "verifying", "resolved", "escalated", "notified", "skipped")
-            new_status = row["status"] if row["status"] in keep else "closed"
+            payload = notify(result) if notify is not None else None
+            if payload is not None:
+                self._enqueue(db, incident.id, payload, now)
+            return result
+
+    def _notice(self, db: sqlite3.Connection, incident: Incident, now: float) -> NoticeResult:
+        row = db.execute(
+            "SELECT status, state FROM incidents WHERE id=?", (incident.id,)
+        ).fetchone()
+        if row is None:
+            status = "new" if incident.state == "open" else "closed"
             db.execute(
-                "UPDATE incidents SET state='closed', status=?, closed_at=?, updated_at=? WHERE id=?",
-                (new_status, now, now, incident.id),
+                "INSERT INTO incidents (id, status, state, workload, issue, data, opened_at,"
+                " updated_at, closed_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    incident.id,
+                    status,
+                    incident.state,
+                    incident.workload,
+                    incident.issue,
+                    json.dumps(to_record(incident)),
+                    now,
+                    now,
+                    now if incident.state == "closed" else None,
+                ),
             )
-            db.execute(
-                "UPDATE approvals SET status='cancelled' WHERE incident_id=? AND status='pending'",
-                (incident.id,),
-            )
-            return "closed"
+            return "new" if incident.state == "open" else "closed"
+        db.execute("UPDATE incidents SET notices = notices + 1 WHERE id=?", (incident.id,))
+        if row["state"] == "closed":
+            return "stale" if incident.state == "open" else "duplicate"
+        if incident.state == "open":
+            return "duplicate"
+        # A running remediation finishes (verification sees the close); others just end.
+        keep = ("acting", "verifying", "resolved", "escalated", "notified", "skipped")
+        new_status = row["status"] if row["status"] in keep else "closed"
+        db.execute(
+            "UPDATE incidents SET state='closed', status=?, closed_at=?, updated_at=? WHERE id=?",
+            (new_status, now, now, incident.id),
+        )
+        db.execute(
+            "UPDATE approvals SET status='cancelled' WHERE incident_id=? AND status='pending'",
+            (incident.id,),
+        )
+        return "closed"
 
     def acquire(self, incident_id: str, owner: str, now: float, ttl: float) -> bool:
         with self._tx() as db:
@@ -324,10 +342,16 @@ class SqliteStore:
     # audit -------------------------------------------------------------------------------
     def audit(self, incident_id: str, workload: str, kind: str, data: Json, now: float) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO audit (at, incident_id, workload, kind, data) VALUES (?,?,?,?,?)",
-                (now, incident_id, workload, kind, json.dumps(data, default=str)),
-            )
+            self._append(db, incident_id, workload, kind, data, now)
+
+    @staticmethod
+    def _append(
+        db: sqlite3.Connection, incident_id: str, workload: str, kind: str, data: Json, now: float
+    ) -> None:
+        db.execute(
+            "INSERT INTO audit (at, incident_id, workload, kind, data) VALUES (?,?,?,?,?)",
+            (now, incident_id, workload, kind, json.dumps(data, default=str)),
+        )
 
     def audit_records(
         self, incident_id: str | None = None, workload: str | None = None, limit: int = 500
@@ -413,25 +437,29 @@ class SqliteStore:
     # outbox --------------------------------------------------------------------------------
     def enqueue(self, incident_id: str, payload: Json, now: float) -> Json:
         with self._tx() as db:
-            row = db.execute(
-                "SELECT COALESCE(MAX(sequence), 0) + 1 AS n FROM outbox WHERE incident_id=?",
-                (incident_id,),
-            ).fetchone()
-            event = {**payload, "event_id": str(uuid.uuid4()), "sequence": int(row["n"])}
-            db.execute(
-                "INSERT INTO outbox (event_id, incident_id, sequence, payload, status, next_at,"
-                " created_at) VALUES (?,?,?,?,?,?,?)",
-                (
-                    event["event_id"],
-                    incident_id,
-                    event["sequence"],
-                    json.dumps(event),
-                    "pending",
-                    now,
-                    now,
-                ),
-            )
-            return event
+            return self._enqueue(db, incident_id, payload, now)
+
+    @staticmethod
+    def _enqueue(db: sqlite3.Connection, incident_id: str, payload: Json, now: float) -> Json:
+        row = db.execute(
+            "SELECT COALESCE(MAX(sequence), 0) + 1 AS n FROM outbox WHERE incident_id=?",
+            (incident_id,),
+        ).fetchone()
+        event = {**payload, "event_id": str(uuid.uuid4()), "sequence": int(row["n"])}
+        db.execute(
+            "INSERT INTO outbox (event_id, incident_id, sequence, payload, status, next_at,"
+            " created_at) VALUES (?,?,?,?,?,?,?)",
+            (
+                event["event_id"],
+                incident_id,
+                event["sequence"],
+                json.dumps(event),
+                "pending",
+                now,
+                now,
+            ),
+        )
+        return event
 
     def due(self, now: float, lease: float, limit: int = 50) -> list[Delivery]:
         """Claim up to `limit` due deliveries for `lease` seconds (other replicas skip them)."""
