@@ -3,7 +3,8 @@
 - In-process path (`telemetry_pipeline.inprocess`) on one core: metric records per second
   through parse → window per source (target 100,000/s), also with the raw rows built, and the
   whole path including closing windows (features, the model's real untrained scorer).
-- Beam batch pipeline (`run()` from JSONL files, FnApiRunner and DirectRunner): records per
+- Beam batch pipeline (`run()` from JSONL files, FnApiRunner and the bundle-based
+  DirectRunner, i.e. the DirectRunner without its Prism attempt): records per
   second including start-up, and the start-up alone.
 - Local end-to-end delay: a metric leaves the producer (wall time) → its window closes → its
   anomaly score is accepted by `local_cloud.monitoring` over HTTP. Target: under two windows.
@@ -239,7 +240,10 @@ def main() -> None:
     )
     local = in_process(metrics, logs)
     duck = warehouse_rate(metrics)
-    beam = {runner: beam_batch(metrics, logs, runner) for runner in ("FnApiRunner", "DirectRunner")}
+    beam = {
+        runner: beam_batch(metrics, logs, runner)
+        for runner in ("FnApiRunner", "BundleBasedDirectRunner")
+    }
     delay = live_delay(
         window=5.0, lateness=1.0, seconds=float(os.environ.get("BENCH_LIVE_S", "40"))
     )

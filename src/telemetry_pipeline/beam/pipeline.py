@@ -249,6 +249,11 @@ def run(
 ) -> Any:
     """Build and run the pipeline from command-line flags; returns the PipelineResult."""
     options = TelemetryOptions(list(argv) if argv is not None else None)
+    standard = options.view_as(StandardOptions)
+    if standard.runner in (None, "DirectRunner", "direct"):
+        # The switching DirectRunner first tries to download the Prism runner (offline: a
+        # failed fetch, then a fallback). Choose its local runners directly instead.
+        standard.runner = "BundleBasedDirectRunner" if standard.streaming else "FnApiRunner"
     if scorer_factory is None:
         if not options.model_registry:
             raise ValueError("--model_registry is required (or pass scorer_factory)")
