@@ -584,3 +584,47 @@ def test_rbac_from_manifests() -> None:
     assert rbac.authorize(user, "list", "", "pods", "shop")
     assert not rbac.authorize(user, "list", "", "pods", "default")
     assert not rbac.authorize(user, "delete", "", "pods", "shop")
+
+
+MALFORMED = [
+    ("POST", f"{PODS}", b"[1,2]", "application/json", 400),
+    ("POST", f"{PODS}", b"{bad", "application/json", 400),
+    ("POST", f"{PODS}", b'{"metadata":"x"}', "application/json", 400),
+    ("POST", f"{PODS}", b'{"metadata":{"name":"UPPER"},"spec":{"containers":[{"name":"a","image":"b"}]}}', "application/json", 422),
+    ("POST", f"{PODS}", b'{"metadata":{"name":"p"},"spec":{"containers":"x"}}', "application/json", 422),
+    ("POST", f"{PODS}", b'{"metadata":{"name":"p2"},"spec":null}', "application/json", 422),
+    ("POST", f"{PODS}", b'{"kind":"Service","apiVersion":"v1","metadata":{"name":"p3"}}', "application/json", 400),
+    ("PATCH", f"{PODS}/nope", b"{}", "application/merge-patch+json", 404),
+    ("GET", "/api/v1/pods?labelSelector=a%20in%20(", b"", "", 400),
+    ("GET", "/api/v1/pods?watch=true&timeoutSeconds=abc", b"", "", 400),
+    ("GET", "/api/v1/pods?watch=true&resourceVersion=xyz", b"", "", 400),
+    ("GET", "/apis/nope/v1/things", b"", "", 404),
+    ("DELETE", f"{PODS}/x?gracePeriodSeconds=abc", b"", "", 400),
+    ("DELETE", f"{CM}/x", b'{"propagationPolicy":"Sideways"}', "application/json", 400),
+    ("POST", f"{PODS}/x/eviction", b'"str"', "application/json", 400),
+    ("GET", f"{PODS}/x/log?tailLines=abc", b"", "", 400),
+    ("POST", "/api/v1/namespaces", b'{"metadata":{"name":"a_b"}}', "application/json", 422),
+    ("PUT", "/api/v1/nodes/n", b'{"metadata":{"name":"n"},"spec":[]}', "application/json", 404),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bare() -> Iterator[httpx.Client]:
+    """A server over a plain store (no cluster) with one pod and one config map."""
+    with ApiServer(ObjectStore()) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        http.post(CM, json=_cm("x"))
+        http.post(
+            PODS,
+            json={"metadata": {"name": "x"}, "spec": {"containers": [{"name": "a", "image": "b"}]}},
+        )
+        yield http
+
+
+@pytest.mark.parametrize(("method", "path", "body", "content_type", "code"), MALFORMED)
+def test_malformed_requests_get_a_status_not_a_crash(
+    bare: httpx.Client, method: str, path: str, body: bytes, content_type: str, code: int
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = bare.request(method, path, content=body, headers=headers)
+    assert response.status_code == code, response.text
+    assert response.json()["kind"] == "Status" and response.json()["code"] == code

@@ -140,7 +140,16 @@ class ResourceRest:
     # -- writes --------------------------------------------------------------------------
     def _admit(self, request: Request, resource: ResourceType, obj: Obj) -> list[str]:
         mode = admission.check_field_validation(request.query.get("fieldValidation"))
-        admission.default(resource, obj)
+        try:
+            admission.default(resource, obj)
+        except (AttributeError, TypeError, KeyError):
+            # A field of the wrong shape (`"spec": null`, a list for an object): say which.
+            obj.setdefault("apiVersion", resource.api_version)
+            obj.setdefault("kind", resource.kind)
+            admission.validate(resource, obj, mode)
+            raise bad_request(
+                "the object could not be decoded: a field has the wrong type"
+            ) from None
         return admission.validate(resource, obj, mode)
 
     def _check_body(self, resource: ResourceType, body: Any, namespace: str | None) -> Obj:
