@@ -120,7 +120,9 @@ class FakeCluster:
             with contextlib.suppress(NotFound):
                 self.store.delete("pods", namespace, pod)
 
-        threading.Timer(max(0.05, grace_seconds * self.grace_scale), finish).start()
+        timer = threading.Timer(max(0.05, grace_seconds * self.grace_scale), finish)
+        timer.daemon = True
+        timer.start()
         return True
 
     # -- reconcile loop ------------------------------------------------------------------
