@@ -83,10 +83,9 @@ def api_router(healer: Healer, worker: Worker | None) -> APIRouter:
             raise HTTPException(404, f"no incident {incident_id}")
         if isinstance(result, str):
             raise HTTPException(409, f"incident {incident_id} has no pending approval")
-        store.audit(
-            incident_id, "", "approval", {"status": result.status, "user": body.user,
-                                          "comment": body.comment}, clock.now(),
-        )  # fmt: skip
+        workload = str((store.incident(incident_id) or {}).get("workload", ""))
+        decision = {"status": result.status, "user": body.user, "comment": body.comment}
+        store.audit(incident_id, workload, "approval", decision, clock.now())
         if worker is not None:
             worker.submit(incident_id)
         return {"status": result.status, "incident_id": incident_id, "approval_id": result.id}

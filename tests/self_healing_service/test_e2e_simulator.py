@@ -283,3 +283,46 @@ def test_observe_mode_changes_nothing(
     }
     assert after == before
     assert {p["metadata"]["name"] for p in sim.pods("recommendation")} == pods_before
+
+
+def test_recommend_mode_acts_after_approval_through_the_api(
+    sim: Sim, make_service: Callable[..., Service], chatops: ChatOps
+) -> None:
+    service = make_service(mode="recommend")
+    api = {"Authorization": "Bearer api-secret"}
+    http = service.http
+    generation = sim.deployment("recommendation")["metadata"]["generation"]
+    service.send(
+        "monitoring", monitoring("0.ask", "memory_leak", "shop/recommendation", observed=0.91)
+    )
+    service.send(
+        "monitoring", monitoring("0.ask", "memory_leak", "shop/recommendation", observed=0.95)
+    )
+    wait_for(lambda: http.get("/api/v1/status", headers=api).json()["pending_approvals"] == 1, 20,
+             "the approval request")  # fmt: skip
+    assert sim.deployment("recommendation")["metadata"]["generation"] == generation
+    wait_for(lambda: "approval_requested" in chatops.kinds("0.ask"), 10, "approval requested")
+    request = next(e for e in chatops.received if e["kind"] == "approval_requested")
+    assert (
+        request["approval"]["approvers_required"] == 1
+        and request["action"]["name"] == "rollout_restart"
+    )
+    answer = http.post("/api/v1/incidents/0.ask/approve", json={"user": "slack:U1"}, headers=api)
+    assert answer.status_code == 200 and answer.json()["status"] == "approved"
+    assert service.settled("0.ask")["status"] == "resolved"
+    assert sim.deployment("recommendation")["metadata"]["generation"] == generation + 1
+    again = http.post("/api/v1/incidents/0.ask/deny", json={"user": "slack:U1"}, headers=api)
+    assert again.status_code == 409
+    detail = http.get("/api/v1/incidents/0.ask", headers=api).json()
+    assert [a["action"] for a in detail["actions"]] == ["rollout_restart"]
+    history = http.get("/api/v1/history", params={"workload": "shop/recommendation"}, headers=api)
+    assert any(r["kind"] == "approval" and r["data"]["user"] == "slack:U1" for r in history.json())
+    page = http.get("/incidents/0.ask")
+    assert page.status_code == 200 and "<svg" in page.text and page.text.count("<circle") == 2
+    assert "rollout_restart" in page.text and "0.ask" in http.get("/").text
+    metrics = http.get("/metrics").text
+    assert 'heal_actions_total{action="rollout_restart"} 1.0' in metrics
+    assert http.get("/openapi.json").json()["paths"]["/alerts/monitoring"]["post"]["requestBody"]
+    mode = http.put("/api/v1/mode", json={"mode": "observe", "user": "slack:U1"}, headers=api)
+    assert mode.json() == {"mode": "observe"}
+    assert http.get("/api/v1/status", headers=api).json()["mode"] == "observe"
