@@ -71,7 +71,11 @@ class ChatOpsSettings(BaseSettings):
 
     # --- links shown in messages
     public_url: str = Field(
-        "", description="This service's public URL (links to full text when truncated)."
+        "",
+        description=(
+            "Base URL of the self-healing service's web view (it serves /incidents/ID); used "
+            "for 'full text' links when a notification carries no incident link."
+        ),
     )
     dashboard_url: str = Field("", description="Dashboard link shown when a notification has none.")
 
