@@ -106,7 +106,7 @@ CATALOGUE_ENTRIES = (
         "univariate",
         "univariate",
         RecordDetector,
-        threshold=0.052,
+        threshold=0.051,
         description="never-seen extremes of value, rolling mean and spread, with a refractory period",
     ),
 )

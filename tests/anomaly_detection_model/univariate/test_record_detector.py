@@ -54,6 +54,16 @@ def test_a_value_lingering_where_it_only_ever_passed_through_is_flagged() -> Non
     assert np.any((found >= 2010) & (found < 2030))
 
 
+def test_two_steps_in_a_band_only_ever_crossed_in_one_are_not_a_record() -> None:
+    # A band whose longest run is one step gives no run history to compare with.
+    t = np.arange(3000)
+    xs = np.where((t // 50) % 2 == 0, 20.0, 80.0)
+    xs[(t % 50) == 0] = 52.0  # each switch crosses the middle band in one step
+    xs[2010:2012] = 52.0
+    scores = RecordDetector(refractory=0).score(xs)
+    assert scores[2011] < THRESHOLD
+
+
 def test_a_quiet_series_raises_nothing_after_it_has_learnt() -> None:
     assert alarms(seasonal(5000, seed=5), start=1500).size <= 2
 
@@ -74,7 +84,9 @@ def test_compiled_and_plain_python_kernels_agree() -> None:
     compiled = RecordDetector().score(xs)
     detector = RecordDetector()
     plain = np.zeros(xs.size)
-    univariate_kernel._process(*detector._arrays, xs, plain, 10, 200, 6, 0.5, 10, 75, True)
+    univariate_kernel._process(
+        *detector._arrays, xs, plain, 10, 200, 6, 0.5, 10, detector.refractory, True
+    )
     np.testing.assert_allclose(plain, compiled, rtol=1e-12, atol=1e-12)
 
 
