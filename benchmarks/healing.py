@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/healing.json"))
     args = parser.parse_args(argv)
     runs, control = (1, 2.0) if args.quick else (3, 24.0)
-    console = Console()
+    console = Console(width=170)
     wall = time.monotonic()
     product, harmful, simulated = run_suite("enforce", runs, control, args.speed, console)
     baseline, _, _ = run_suite("observe", runs, 0.0, args.speed, console)
