@@ -103,3 +103,11 @@ def test_exporter_publishes_one_parsable_message_per_point() -> None:
     points = [parse_metric(data) for _, data in publisher.messages]
     assert all(isinstance(p, MetricPoint) for p in points), points
     assert sorted(p.value for p in points if isinstance(p, MetricPoint)) == [1.0, 2.0]
+
+
+def test_cli_names_a_missing_flag(monkeypatch: Any, capsys: Any) -> None:
+    from telemetry_pipeline.beam.__main__ import main
+
+    monkeypatch.setattr("sys.argv", ["telemetry_pipeline.beam", "--model_registry=/nowhere"])
+    assert main() == 2
+    assert "--metrics_input" in capsys.readouterr().err
