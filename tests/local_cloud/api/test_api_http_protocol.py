@@ -159,6 +159,25 @@ def test_watchlist_sends_initial_events_then_bookmark_then_changes(sim: Simulate
     ]
 
 
+def test_lists_page_with_limit_and_continue(bare: httpx.Client) -> None:
+    for i in range(7):
+        bare.post(CM, json=_cm(f"page-{i}", labels={"paged": "yes"}))
+    names: list[str] = []
+    params = {"limit": "3", "labelSelector": "paged=yes"}
+    pages = 0
+    while True:
+        page = bare.get(CM, params=params).json()
+        names += [item["metadata"]["name"] for item in page["items"]]
+        pages += 1
+        token = page["metadata"].get("continue")
+        if not token:
+            break
+        assert page["metadata"]["remainingItemCount"] == 7 - len(names)
+        params["continue"] = token
+    assert pages == 3 and names == [f"page-{i}" for i in range(7)]
+    assert bare.get(CM, params={"continue": "garbage!"}).status_code == 400
+
+
 def test_watch_through_a_selector_sees_objects_enter_and_leave(sim: Simulated) -> None:
     sim.store.create("configmaps", _cm("mover", namespace="default", labels={"team": "red"}))
 

@@ -54,6 +54,12 @@ def test_get_pods_all_namespaces_is_a_table(sim: Simulated, kubectl: KubectlRun,
     assert any(r[0].startswith(app) and r[6].startswith("node-") for r in wide[1:])
 
 
+def test_get_in_chunks_sees_everything(sim: Simulated, kubectl: KubectlRun, app: str) -> None:
+    whole = _rows(kubectl("get", "pods", "-A").stdout)
+    chunked = _rows(kubectl("get", "pods", "-A", "--chunk-size=1").stdout)
+    assert [r[:2] for r in chunked] == [r[:2] for r in whole] and len(whole) >= 3
+
+
 def test_get_deployments_nodes_and_events(sim: Simulated, kubectl: KubectlRun, app: str) -> None:
     rows = _rows(kubectl("get", "deployments", "-A").stdout)
     assert rows[0] == ["NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]

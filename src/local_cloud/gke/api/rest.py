@@ -4,7 +4,9 @@ and scale subresources, with admission, validation, dry runs and Status errors.
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 import uuid
 from typing import Any
 
@@ -48,6 +50,33 @@ _STATUS_CLEARED_ON_CREATE = {
     "horizontalpodautoscalers",
     "pods",
 }
+
+
+def _sort_key(obj: Obj) -> tuple[str, str]:
+    meta = obj["metadata"]
+    return (meta.get("namespace") or "", meta["name"])
+
+
+def _continue_token(rv: str, last: tuple[str, str]) -> str:
+    raw = json.dumps({"rv": rv, "after": list(last)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _page(request: Request) -> tuple[int, tuple[str, str] | None]:
+    """`limit` and the position a `continue` token resumes after (lists are sorted by key)."""
+    try:
+        limit = int(request.param("limit") or 0)
+    except ValueError:
+        raise bad_request("limit must be an integer") from None
+    token = request.param("continue")
+    if not token:
+        return limit, None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        namespace, name = data["after"]
+        return limit, (str(namespace), str(name))
+    except (ValueError, KeyError, TypeError):
+        raise bad_request("continue key is not valid") from None
 
 
 class ResourceRest:
@@ -101,10 +130,14 @@ class ResourceRest:
     ) -> Response:
         label_text, field_text = request.param("labelSelector"), request.param("fieldSelector")
         predicate = object_filter(label_text, field_text, resource.plural)
+        limit, after = _page(request)
         with self.store.locked():
             rv = str(self.store.resource_version)
             key = (resource.plural, namespace or "", label_text, field_text)
-            items = None if request.wants_table else self.encoder.cached_items(key)
+            paged = limit > 0 or after is not None
+            whole = not (request.wants_table or paged)
+            items = self.encoder.cached_items(key) if whole else None
+            meta: Obj = {"resourceVersion": rv}
             if items is None:
                 live = [
                     obj
@@ -115,24 +148,25 @@ class ResourceRest:
                     )
                     and (predicate is None or predicate(obj))
                 ]
-                live.sort(
-                    key=lambda o: ((o["metadata"].get("namespace") or ""), o["metadata"]["name"])
-                )
+                live.sort(key=_sort_key)
+                if after is not None:
+                    live = [o for o in live if _sort_key(o) > after]
+                if 0 < limit < len(live):
+                    meta["continue"] = _continue_token(rv, _sort_key(live[limit - 1]))
+                    meta["remainingItemCount"] = len(live) - limit
+                    live = live[:limit]
                 if request.wants_table:
                     include, now = request.param("includeObject", "Metadata"), self.now()
                     rows = b",".join(
                         self.encoder.encode_row(resource.plural, o, include, now) for o in live
                     )
-                    head = dumps(table_head(resource.plural, rv))
+                    head = dumps(table_head(resource.plural, rv) | {"metadata": meta})
                     return Response(200, head[:-3] + b"[" + rows + b"]}")
                 items = b",".join(self.encoder.encode(resource.plural, o) for o in live)
-                self.encoder.remember_items(key, items)
+                if whole:
+                    self.encoder.remember_items(key, items)
         head = dumps(
-            {
-                "kind": resource.kind + "List",
-                "apiVersion": resource.api_version,
-                "metadata": {"resourceVersion": rv},
-            }
+            {"kind": resource.kind + "List", "apiVersion": resource.api_version, "metadata": meta}
         )
         body = head[:-1] + b',"items":[' + items + b"]}"
         return Response(200, body)
