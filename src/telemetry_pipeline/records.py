@@ -7,6 +7,7 @@ stored in the warehouse (`raw_metrics`, or `raw_logs` in the Cloud Logging sink 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -165,6 +166,10 @@ def _deployment_of_pod(pod: str) -> str | None:
 
 def parse_metric(message: Any, received_at: float = 0.0) -> MetricPoint | DeadLetter:
     """A TimeSeries message (JSON text, bytes or dict) → a metric point, or a dead letter."""
+    if type(message) is str or type(message) is bytes:
+        # On failure the careful path below parses again and names the problem.
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            message = json.loads(message)
     if type(message) is dict:
         try:
             fast = _metric_fast(message)
