@@ -11,6 +11,7 @@ crash loops on it; a fresh rollout explains the errors after it).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -45,13 +46,19 @@ class IssueRules:
     critical_score: float = 0.5  # anomaly score a clear pattern needs to become critical
     node_windows: int = 2  # consecutive NotReady windows for a clear node failure
     unschedulable_windows: int = 2  # windows with FailedScheduling among the last three
+    # FailedScheduling in this many consecutive windows is critical on its own: a pending pod
+    # shows no metric anomaly (it has no metrics), but a brief scheduling wait never lasts this.
+    unschedulable_evident_windows: int = 3
     crash_restarts: int = 2  # restarts over the last `crash_windows` windows
     crash_windows: int = 5
     rollout_window_s: float = 900.0  # how long after a new revision problems blame the rollout
     rollout_ready_min: float = 0.9
     memory_util_warn: float = 0.8
     memory_util_critical: float = 0.9
-    memory_windows: int = 5  # windows of growth the trend needs
+    memory_windows: int = 4  # windows of growth the trend needs
+    memory_positive_share: float = 0.75  # of those windows, the share that must grow
+    memory_util_floor: float = 0.6  # below this share of the limit no leak is called
+    oom_util: float = 0.95  # memory this close to the limit before a restart means OOM kill
     memory_min_growth_per_hour: float = 0.05  # fraction of the limit
     oom_horizon_s: float = 3600.0  # clear leak when OOM is predicted within this
     cpu_util_high: float = 0.9
@@ -60,6 +67,9 @@ class IssueRules:
     latency_min_increase_ms: float = 50.0
     latency_windows: int = 3
     latency_cpu_max: float = 0.8
+    # Slow dependencies make callers time out and log errors; while latency is up and errors
+    # stay below this share of requests, the issue is the latency, not an error burst.
+    latency_error_fraction_max: float = 0.1
     error_fraction_min: float = 0.05
     error_fraction_ratio: float = 3.0
     error_log_min: float = 10.0
@@ -84,6 +94,7 @@ class Issue:
     entity: str
     clear: bool
     evidence: dict[str, float] = field(default_factory=dict)
+    evident: bool = False  # critical on the events alone, whatever the anomaly score
 
 
 Baseline = Callable[[str], float | None]
@@ -95,6 +106,8 @@ class Pattern:
     clear: bool
     entity: str
     evidence: dict[str, float]
+    # Critical without a strong anomaly score: the Kubernetes events alone prove the failure.
+    evident: bool = False
 
 
 def classify(
@@ -115,9 +128,16 @@ def classify(
         pattern = rule(row, recent, baseline, rules)
         if pattern is None:
             continue
-        strong = anomaly >= rules.critical_score
+        strong = anomaly >= rules.critical_score or pattern.evident
         severity = "critical" if pattern.clear and strong else "warning"
-        return Issue(pattern.kind, severity, pattern.entity, pattern.clear, pattern.evidence)
+        return Issue(
+            pattern.kind,
+            severity,
+            pattern.entity,
+            pattern.clear,
+            pattern.evidence,
+            pattern.evident and severity == "critical",
+        )
     return Issue(NO_ISSUE, "info", row.workload, False, {})
 
 
@@ -153,11 +173,18 @@ def _unschedulable(
     if not row.events(*UNSCHEDULABLE_REASONS):
         return None
     windows = sum(1 for r in _last(recent, 3) if r.events(*UNSCHEDULABLE_REASONS))
+    run = 0
+    for r in reversed(recent):
+        if not r.events(*UNSCHEDULABLE_REASONS):
+            break
+        run += 1
     evidence = {
         "failed_scheduling_events": float(row.events(*UNSCHEDULABLE_REASONS)),
-        "windows": float(windows),
+        "windows": float(run),
     }
-    return Pattern("unschedulable", windows >= rules.unschedulable_windows, row.workload, evidence)
+    clear = windows >= rules.unschedulable_windows
+    evident = clear and run >= rules.unschedulable_evident_windows
+    return Pattern("unschedulable", clear, row.workload, evidence, evident)
 
 
 def _recent_rollout(row: FeatureRow, recent: Sequence[FeatureRow], rules: IssueRules) -> bool:
@@ -229,16 +256,29 @@ def _crash_loop(
     return Pattern("crash_loop", clear, row.workload, evidence)
 
 
+def _oom_restart(row: FeatureRow, recent: Sequence[FeatureRow], rules: IssueRules) -> bool:
+    """A restart right after memory reached its limit: an OOM kill, even without its event.
+
+    GKE reports OOM kills as the container's last termination reason, not always as an event,
+    so the telltale is memory at the limit in the window before the restart.
+    """
+    if (_value(row, "restarts") or 0.0) <= 0:
+        return False
+    before = recent[-3:-1]
+    return any((_value(r, "memory_limit_utilization") or 0.0) >= rules.oom_util for r in before)
+
+
 def _oom_leak(
     row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
 ) -> Pattern | None:
-    if not row.events(*OOM_REASONS):
+    oom_events = row.events(*OOM_REASONS)
+    if not oom_events and not _oom_restart(row, recent, rules):
         return None
     peak = max((_value(r, "memory_limit_utilization") or 0.0) for r in recent)
     growing = sum(1 for r in recent[:-1] if (_value(r, "memory_slope_bytes_per_s") or 0.0) > 0)
     if peak < rules.memory_util_warn:
         return None
-    evidence = {"oom_events": float(row.events(*OOM_REASONS)), "memory_peak_utilization": peak}
+    evidence = {"oom_events": float(oom_events), "memory_peak_utilization": peak}
     return Pattern("memory_leak", growing >= rules.memory_windows - 1, row.workload, evidence)
 
 
@@ -247,7 +287,7 @@ def _memory_leak(
 ) -> Pattern | None:
     util = _value(row, "memory_limit_utilization")
     slope = _value(row, "memory_slope_bytes_per_s")
-    if util is None or slope is None or slope <= 0 or util < rules.memory_util_warn - 0.1:
+    if util is None or slope is None or slope <= 0 or util < rules.memory_util_floor:
         return None
     window = _last(recent, rules.memory_windows)
     slopes = [_value(r, "memory_slope_bytes_per_s") for r in window]
@@ -256,7 +296,7 @@ def _memory_leak(
     mean_growth = sum(g or 0.0 for g in growth) / max(len(growth), 1)
     sustained = (
         len(window) >= rules.memory_windows
-        and positive >= 0.8 * rules.memory_windows
+        and positive >= math.ceil(rules.memory_positive_share * rules.memory_windows)
         and mean_growth >= rules.memory_min_growth_per_hour
     )
     if not sustained:
@@ -269,8 +309,10 @@ def _memory_leak(
         if mean_slope > 0:
             tto = max(1.0 - util, 0.0) * limit / mean_slope
             evidence["time_to_oom_seconds"] = round(tto, 1)
+    # The leak is clear once the trend predicts the limit soon: early enough to act before
+    # the first OOM kill, which is the point of forecasting instead of waiting for 90%.
     if tto is not None:
-        clear = util >= rules.memory_util_warn and tto <= rules.oom_horizon_s
+        clear = util >= rules.memory_util_floor and tto <= rules.oom_horizon_s
     else:
         clear = util >= rules.memory_util_critical
     return Pattern("memory_leak", clear, row.workload, evidence)
@@ -314,10 +356,18 @@ def _error_rise(r: FeatureRow, baseline: Baseline, rules: IssueRules) -> bool:
     return False
 
 
+def _timeouts_of_slowness(r: FeatureRow, baseline: Baseline, rules: IssueRules) -> bool:
+    """Errors that a latency regression explains: latency is up and few requests fail."""
+    if not _latency_up(r, baseline, rules):
+        return False
+    fraction = _value(r, "error_fraction")
+    return fraction is not None and fraction < rules.latency_error_fraction_max
+
+
 def _error_burst(
     row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
 ) -> Pattern | None:
-    if not _error_rise(row, baseline, rules):
+    if not _error_rise(row, baseline, rules) or _timeouts_of_slowness(row, baseline, rules):
         return None
     window = _last(recent, rules.error_windows)
     sustained = len(window) >= rules.error_windows and all(

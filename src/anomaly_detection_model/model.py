@@ -32,6 +32,9 @@ MULTIVARIATE_QUANTILE = 0.999
 # that logs errors like its peers is not an error burst. (Latency has no fleet-wide normal:
 # services differ too much, so a new entity never gets a latency issue until it has its own.)
 GLOBAL_BASELINE_FEATURES = frozenset({"error_fraction", "error_log_lines"})
+# The score of an issue its Kubernetes events prove (a pod pending for minutes): such failures
+# move no metric, yet the alert policies compare the score against their threshold.
+EVIDENT_SCORE = 0.9
 
 
 @dataclass
@@ -144,6 +147,8 @@ class EntityModel:
             return own
 
         issue = classify(row, list(state.history), baseline, score, self.rules)
+        if issue.evident:
+            score = max(score, EVIDENT_SCORE)
         if in_order:
             # Learning slows on the per-feature score only, exactly as in `fit`'s replay, so the
             # deviations the multivariate part sees are distributed as they were in training.

@@ -24,6 +24,7 @@ from anomaly_detection_model.features import FeatureRow, FeatureRowError
 from anomaly_detection_model.logs.drain import Drain as LogTemplateParser
 from anomaly_detection_model.model import EntityModel, EntityState, top_deviations
 from anomaly_detection_model.registry import LATEST, Registry, RegistryError
+from anomaly_detection_model.revisions import RevisionTracker
 
 __all__ = ["FeatureRowError", "LogTemplateParser", "RegistryError", "Scorer", "Verdict"]
 
@@ -47,6 +48,8 @@ class Scorer:
         self.model_version = model_version
         self.max_entities = max_entities
         self._states: OrderedDict[str, EntityState] = OrderedDict()
+        # Rollouts seen from pod-template hashes, for rows without `rollout_age_seconds`.
+        self._revisions = RevisionTracker(max_deployments=max_entities)
 
     @classmethod
     def load(cls, registry: str, version: str = LATEST) -> Scorer:
@@ -67,7 +70,11 @@ class Scorer:
                 parsed.append(FeatureRow.parse(row))
             except FeatureRowError as exc:
                 raise FeatureRowError(f"rows[{index}].{exc}") from None
-        return [self._score_one(row) for row in parsed]
+        # The whole call first: a new pod's hash dates the rollout for its Deployment's row too.
+        self._revisions.observe(parsed)
+        for parsed_row in parsed:
+            self._revisions.fill(parsed_row)
+        return [self._score_one(parsed_row) for parsed_row in parsed]
 
     @property
     def entities(self) -> int:
