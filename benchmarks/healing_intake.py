@@ -28,7 +28,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "self_healing_service"))
 
-from conftest import start_sim, wait_for
+from heal_harness import start_sim, wait_for
 from notices import alertmanager, monitoring, pubsub
 from test_processes import Process
 
@@ -42,7 +42,7 @@ def spawn(folder: Path, kubeconfig: Path) -> Process:
     import os
     import subprocess
 
-    from conftest import free_port
+    from heal_harness import free_port
 
     port = free_port()
     env = {

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import FAULT, ChatOps, Served, Sim, fast_settings, wait_for
+from heal_harness import FAULT, ChatOps, Served, Sim, fast_settings, wait_for
 from notices import alertmanager, monitoring, pubsub
 
 from self_healing_service.app import create_app

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import FAULT, REPO_ROOT, Served, Sim, fast_settings, start_sim
+from heal_harness import FAULT, REPO_ROOT, Served, Sim, fast_settings, start_sim
 from notices import monitoring
 from test_reliability import post, settle
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Sim, free_port, wait_for
 from faulty_proxy import FaultyProxy, Rule
+from heal_harness import Sim, free_port, wait_for
 from notices import monitoring
 from test_reliability import post, settle
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ChatOps, Served, Sim, fast_settings, wait_for
 from faulty_proxy import FaultyProxy, Rule
+from heal_harness import ChatOps, Served, Sim, fast_settings, wait_for
 from notices import alertmanager, monitoring, pubsub
 
 from local_cloud.gke.kubeconfig import write_kubeconfig

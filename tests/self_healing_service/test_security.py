@@ -16,12 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Served, fast_settings
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
+from heal_harness import Served, fast_settings
 from notices import alertmanager, monitoring, pubsub
 
 from self_healing_service.app import create_app

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ChatOps, wait_for
+from heal_harness import ChatOps, wait_for
 
 from self_healing_service.guardrails import Limits
 from self_healing_service.incidents import Incident
