@@ -11,6 +11,7 @@ from self_healing_service.app import create_app
 from self_healing_service.clock import SystemClock
 from self_healing_service.logs import configure_logging
 from self_healing_service.settings import Settings
+from self_healing_service.store.base import Store
 from self_healing_service.store.sqlite import SqliteStore
 
 
@@ -29,8 +30,13 @@ def main() -> None:
         backoff=settings.kube_backoff_seconds,
         timeout=settings.kube_timeout_seconds,
     )
-    if settings.store != "sqlite":
-        raise SystemExit("HEAL_STORE=firestore is not implemented yet; use sqlite")
+    store: Store
+    if settings.store == "firestore":
+        from self_healing_service.gcp.firestore import connect
+
+        store = connect(settings.project_id, settings.firestore_database)
+    else:
+        store = SqliteStore(settings.sqlite_path)
     verifier = None
     if settings.push_auth == "oidc":
         from self_healing_service.gcp import OidcVerifier
@@ -38,9 +44,7 @@ def main() -> None:
         verifier = OidcVerifier(
             settings.push_audience, settings.push_service_account, settings.oidc_certs_url
         )
-    app = create_app(
-        settings, gateway, SqliteStore(settings.sqlite_path), SystemClock(), verifier=verifier
-    )
+    app = create_app(settings, gateway, store, SystemClock(), verifier=verifier)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
 
 

@@ -47,7 +47,7 @@ from self_healing_service.security import (
     require_webhook,
 )
 from self_healing_service.settings import Settings
-from self_healing_service.store.sqlite import SqliteStore
+from self_healing_service.store.base import Store
 from self_healing_service.web import web_router
 from self_healing_service.worker import Worker
 
@@ -104,7 +104,7 @@ async def _json_body(request: Request, limit: int) -> Any:
 def create_app(
     settings: Settings,
     kubernetes: ClusterApi,
-    store: SqliteStore,
+    store: Store,
     clock: Clock | None = None,
     *,
     verifier: TokenVerifier | None = None,

@@ -19,8 +19,7 @@ from self_healing_service.kube import ClusterApi, KubeError
 from self_healing_service.notifications import notification
 from self_healing_service.policy import Policy
 from self_healing_service.settings import Settings
-from self_healing_service.store.base import NoticeResult, Refused
-from self_healing_service.store.sqlite import SqliteStore
+from self_healing_service.store.base import NoticeResult, Refused, Store
 from self_healing_service.verification import Health, judge
 from self_healing_service.view import ClusterView
 
@@ -56,7 +55,7 @@ class Healer:
         self,
         settings: Settings,
         api: ClusterApi,
-        store: SqliteStore,
+        store: Store,
         clock: Clock,
         policy: Policy | None = None,
         counters: Counters | None = None,

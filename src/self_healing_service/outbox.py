@@ -9,7 +9,7 @@ import threading
 import httpx
 
 from self_healing_service.clock import Clock
-from self_healing_service.store.sqlite import SqliteStore
+from self_healing_service.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 class Outbox:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         clock: Clock,
         url: str,
         token: str | None = None,

@@ -1,18 +1,27 @@
-"""The SQLite store (real files, WAL) and the outbox delivering to a real HTTP receiver."""
+"""The stores — SQLite (real files, WAL) and Firestore (the real emulator, where the gcloud SDK
+has it) — run the same table of behaviours; and the outbox delivers to a real HTTP receiver."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import sqlite3
+import subprocess
 import threading
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from heal_harness import ChatOps, wait_for
+from heal_harness import ChatOps, free_port, wait_for
 
+from self_healing_service.gcp.firestore import connect
 from self_healing_service.guardrails import Limits
 from self_healing_service.incidents import Incident
 from self_healing_service.outbox import Outbox
-from self_healing_service.store.base import Refused
+from self_healing_service.store.base import Refused, Store
 from self_healing_service.store.sqlite import SqliteStore
 
 T0 = 1_767_225_600.0
@@ -32,6 +41,58 @@ def incident(incident_id: str = "0.a", state: str = "open", name: str = "cart") 
     )
 
 
+def missing_tool(name: str, reason: str) -> None:
+    """As tests/conftest.py: skip, or fail where GKE_HEAL_REQUIRE_TOOLS=1 (CI)."""
+    if os.environ.get("GKE_HEAL_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"GKE_HEAL_REQUIRE_TOOLS=1 and {name} is not available: {reason}")
+    pytest.skip(f"{name} is not available: {reason}")
+
+
+@pytest.fixture(scope="module")
+def firestore_emulator() -> Iterator[str]:
+    found = shutil.which("gcloud")
+    if found is None:
+        missing_tool("gcloud", "not found on PATH")
+    gcloud = Path(str(found)).resolve()
+    binary = (
+        gcloud.parents[1] / "platform" / "cloud-firestore-emulator" / "cloud_firestore_emulator"
+    )
+    if not binary.exists():
+        missing_tool("cloud-firestore-emulator", f"{binary} does not exist")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(binary), "start", "--host=127.0.0.1", f"--port={port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+    def listening() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    wait_for(listening, 60, "the Firestore emulator")
+    yield f"127.0.0.1:{port}"
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=20)
+
+
+@pytest.fixture(params=["sqlite", "firestore"])
+def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], Store]:
+    """A factory of handles on one shared store (each call: a new connection/client)."""
+    if request.param == "sqlite":
+        return lambda: SqliteStore(tmp_path / "s.db")
+    host = request.getfixturevalue("firestore_emulator")
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+
+    def make() -> Store:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("FIRESTORE_EMULATOR_HOST", host)
+            return connect("demo-heal", "(default)", prefix)
+
+    return make
+
+
 class StepClock:
     def __init__(self, now: float = T0) -> None:
         self.t = now
@@ -43,8 +104,10 @@ class StepClock:
         self.t += seconds
 
 
-def test_notices_are_idempotent_and_a_close_ends_the_incident(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.db")
+def test_notices_are_idempotent_and_a_close_ends_the_incident(
+    store_at: Callable[[], Store],
+) -> None:
+    store = store_at()
     CASES = [  # (notice, expected result, status after)
         (incident(), "new", "new"),
         (incident(), "duplicate", "new"),
@@ -73,28 +136,28 @@ def test_audit_is_append_only_and_survives_reopening(tmp_path: Path) -> None:
     assert mode == "wal"
 
 
-def test_one_lease_holder_among_many_threads(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    SqliteStore(path).record_notice(incident(), T0)
+def test_one_lease_holder_among_many_threads(store_at: Callable[[], Store]) -> None:
+    store_at().record_notice(incident(), T0)
     winners: list[str] = []
+    handles = [store_at() for _ in range(8)]
 
-    def contend(owner: str) -> None:
-        if SqliteStore(path).acquire("0.a", owner, T0, 60):
+    def contend(owner: str, handle: Store) -> None:
+        if handle.acquire("0.a", owner, T0, 60):
             winners.append(owner)
 
-    threads = [threading.Thread(target=contend, args=(f"w{i}",)) for i in range(16)]
+    threads = [threading.Thread(target=contend, args=(f"w{i}", h)) for i, h in enumerate(handles)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert len(winners) == 1
-    store = SqliteStore(path)
+    store = store_at()
     assert not store.acquire("0.a", "late", T0 + 59, 60)
     assert store.acquire("0.a", "late", T0 + 61, 60)  # an expired lease (crashed owner) moves on
 
 
-def test_budgets_are_reserved_transactionally(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.db")
+def test_budgets_are_reserved_transactionally(store_at: Callable[[], Store]) -> None:
+    store = store_at()
     limits = Limits(cooldown_seconds=300, target_actions_per_hour=5, global_actions_per_hour=2)
     plan = {"name": "rollout_restart"}
     first = store.reserve_action(incident("0.a"), 0, plan, "", T0, limits)
@@ -109,8 +172,8 @@ def test_budgets_are_reserved_transactionally(tmp_path: Path) -> None:
     assert isinstance(capped, Refused) and "2 actions in the cluster" in capped.reason
 
 
-def test_approvals_expire_and_decide_once(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "s.db")
+def test_approvals_expire_and_decide_once(store_at: Callable[[], Store]) -> None:
+    store = store_at()
     store.record_notice(incident(), T0)
     approval, new = store.request_approval("0.a", 0, "drain", T0, 60)
     assert new and approval.status == "pending"
@@ -125,9 +188,9 @@ def test_approvals_expire_and_decide_once(tmp_path: Path) -> None:
 
 
 def test_chatops_down_for_a_minute_loses_and_duplicates_nothing(
-    tmp_path: Path, chatops: ChatOps
+    store_at: Callable[[], Store], chatops: ChatOps
 ) -> None:
-    store, clock = SqliteStore(tmp_path / "s.db"), StepClock()
+    store, clock = store_at(), StepClock()
     outbox = Outbox(store, clock, chatops.url, "t", backoff=1.0, max_backoff=8.0)
     sent = []
     for n in range(30):

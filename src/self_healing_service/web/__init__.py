@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from self_healing_service.clock import Clock
 from self_healing_service.notifications import rfc3339
-from self_healing_service.store.sqlite import SqliteStore
+from self_healing_service.store.base import Store
 
 STYLE = (
     "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
@@ -55,7 +55,7 @@ def signal_chart(points: list[tuple[float, float]], threshold: float | None) -> 
     )
 
 
-def web_router(store: SqliteStore, clock: Clock) -> APIRouter:
+def web_router(store: Store, clock: Clock) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/", response_class=HTMLResponse)

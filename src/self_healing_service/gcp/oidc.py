@@ -1,5 +1,5 @@
-"""The only module importing google.*: verification of Pub/Sub push OIDC tokens (signature,
-expiry, audience, issuer and service-account email) with google-auth."""
+"""Verification of Pub/Sub push OIDC tokens (signature, expiry, audience, issuer and
+service-account email) with google-auth."""
 
 from __future__ import annotations
 
