@@ -326,3 +326,27 @@ def test_recommend_mode_acts_after_approval_through_the_api(
     mode = http.put("/api/v1/mode", json={"mode": "observe", "user": "slack:U1"}, headers=api)
     assert mode.json() == {"mode": "observe"}
     assert http.get("/api/v1/status", headers=api).json()["mode"] == "observe"
+
+
+def test_unschedulable_after_a_rollout_by_pubsub_is_rolled_back(sim: Sim, service: Service) -> None:
+    template = sim.deployment("email")["spec"]["template"]["spec"]["containers"][0]["resources"]
+    sim.annotate("email", {FAULT: "unschedulable"})
+    try:
+        wait_for(
+            lambda: (
+                sim.deployment("email")["spec"]["template"]["spec"]["containers"][0]["resources"]
+                != template
+            ),
+            20,
+            "the impossible revision",
+        )
+        service.send("pubsub", monitoring("0.pending", "unschedulable", "shop/email"))
+        record = service.settled("0.pending")
+        assert record["status"] == "resolved", service.store.audit_records(incident_id="0.pending")
+        assert [a["action"] for a in service.store.actions("0.pending")] == ["rollout_undo"]
+        resources = sim.deployment("email")["spec"]["template"]["spec"]["containers"][0][
+            "resources"
+        ]
+        assert resources == template
+    finally:
+        sim.annotate("email", {FAULT: None})
