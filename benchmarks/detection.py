@@ -164,7 +164,8 @@ def run_fault(rig: Rig, kind: str, target: str, seed: int) -> tuple[FaultRun, li
 
 def run_seed(seed: int, control_hours: float, kinds: list[str], console: Console) -> dict[str, Any]:
     rig = Rig(seed)
-    rig.run(WARMUP_MINUTES)
+    # Entities learn their normal during the warm-up; alerts there are false alarms too.
+    warmup_alerts = [asdict(a) for a in rig.run(WARMUP_MINUTES)]
     false_alerts: list[dict[str, Any]] = []
     # The control stretch is fault-free: every incident in it is a false alarm.
     for alert in rig.run(control_hours * 60):
@@ -180,7 +181,13 @@ def run_seed(seed: int, control_hours: float, kinds: list[str], console: Console
             f"{(result.seconds_to_detect or 0) / 60:5.1f} min"
             + (f"  others: {', '.join(result.others)}" if result.others else "")
         )
-    return {"seed": seed, "control_hours": control_hours, "false": false_alerts, "runs": runs}
+    return {
+        "seed": seed,
+        "control_hours": control_hours,
+        "false": false_alerts,
+        "warmup_false": warmup_alerts,
+        "runs": runs,
+    }
 
 
 def _run_seed_quietly(seed: int, hours: float, kinds: list[str]) -> dict[str, Any]:
@@ -224,12 +231,16 @@ def summarise(seeds: list[dict[str, Any]]) -> dict[str, Any]:
         }
     hours = sum(s["control_hours"] for s in seeds)
     false = [a for s in seeds for a in s["false"]]
+    warmup = [a for s in seeds for a in s["warmup_false"]]
     return {
         "fault_kinds": kinds,
         "control_hours": hours,
         "false_critical_incidents": len(false),
         "false_critical_per_day": len(false) / (hours / 24) if hours else None,
         "false_incidents": false,
+        "warmup_minutes_per_seed": WARMUP_MINUTES,
+        "warmup_false_critical_incidents": len(warmup),
+        "warmup_false_incidents": warmup,
     }
 
 
@@ -262,7 +273,11 @@ def show(summary: dict[str, Any], console: Console) -> None:
         f"{summary['false_critical_incidents']} false critical incidents "
         f"({summary['false_critical_per_day']:.2f} per day)"
     )
-    for alert in summary["false_incidents"][:10]:
+    console.print(
+        f"warm-up ({WARMUP_MINUTES} min per seed, entities still learning their normal): "
+        f"{summary['warmup_false_critical_incidents']} false critical incidents"
+    )
+    for alert in [*summary["false_incidents"], *summary["warmup_false_incidents"]][:10]:
         console.print(f"  false: {alert['workload']} {alert['issue']} at {alert['opened']:.0f}")
 
 

@@ -348,6 +348,13 @@ def _error_rise(r: FeatureRow, baseline: Baseline, rules: IssueRules) -> bool:
         limit = max(rules.error_fraction_min, normal * rules.error_fraction_ratio + 0.02)
         if fraction >= limit:
             return True
+    # A service that answers requests has a better error measure than its logs. While nothing
+    # says what its normal error logging is (a cold start), a steady trickle of error lines
+    # from a busy cache whose requests almost all succeed is no burst. Entities without
+    # request metrics (workers, a new pod not yet in service) are judged on their logs alone.
+    serving = (_value(r, "request_rate") or 0.0) > 0 and fraction is not None
+    if serving and baseline("error_log_lines") is None:
+        return False
     error_logs = _value(r, "error_log_lines")
     if error_logs is not None:
         normal_logs = baseline("error_log_lines") or 0.0

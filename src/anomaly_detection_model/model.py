@@ -68,10 +68,13 @@ class EntityModel:
     # Reconstruction of the vector of deviations and its recent trajectory, learnt on all
     # training rows: catches combinations each feature's own normal misses.
     multivariate: LaggedReconstruction | None = None
+    # Whether the profile's centres are a learned fleet normal (an untrained profile's are
+    # placeholders: a cold entity then has no baseline rather than a baseline of zero).
+    fleet_baselines: bool = True
 
     @classmethod
     def untrained(cls) -> EntityModel:
-        return cls(profile=NormalProfile.untrained())
+        return cls(profile=NormalProfile.untrained(), fleet_baselines=False)
 
     @classmethod
     def fit(
@@ -142,7 +145,7 @@ class EntityModel:
 
         def baseline(name: str) -> float | None:
             own = state.normal.baseline(name, self.profile)
-            if own is None and name in GLOBAL_BASELINE_FEATURES:
+            if own is None and self.fleet_baselines and name in GLOBAL_BASELINE_FEATURES:
                 return self.profile.raw_center(name)
             return own
 
