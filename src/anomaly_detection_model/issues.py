@@ -62,7 +62,7 @@ class IssueRules:
     memory_min_growth_per_hour: float = 0.05  # fraction of the limit
     oom_horizon_s: float = 3600.0  # clear leak when OOM is predicted within this
     cpu_util_high: float = 0.9
-    cpu_windows: int = 3
+    cpu_windows: int = 2  # saturated windows in a row; with slower responses that is clear
     latency_ratio: float = 1.5
     latency_min_increase_ms: float = 50.0
     latency_windows: int = 3
