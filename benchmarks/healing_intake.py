@@ -35,6 +35,8 @@ from test_processes import Process
 from self_healing_service.store.sqlite import SqliteStore
 
 RESULTS = Path(__file__).parent / "results" / "healing_intake.json"
+MODE = "enforce"
+WORKERS = 4
 WORKLOADS = ["cart", "ad", "email", "search", "shipping", "catalogue", "recommendation"]
 
 
@@ -46,11 +48,12 @@ def spawn(folder: Path, kubeconfig: Path) -> Process:
 
     port = free_port()
     env = {
-        **os.environ, "HEAL_MODE": "enforce", "HEAL_SQLITE_PATH": str(folder / "bench.sqlite3"),
+        **os.environ, "HEAL_MODE": MODE, "HEAL_SQLITE_PATH": str(folder / "bench.sqlite3"),
         "HEAL_KUBECONFIG": str(kubeconfig), "HEAL_WEBHOOK_TOKEN": "hook",
         "HEAL_PUSH_AUTH": "token", "HEAL_PUSH_TOKEN": "push", "HEAL_ALERTMANAGER_TOKEN": "am",
         "HEAL_API_TOKEN": "api", "HEAL_VERIFY_TIMEOUT_SECONDS": "5",
         "HEAL_VERIFY_STABLE_SECONDS": "1", "HEAL_LOG_LEVEL": "WARNING",
+        "HEAL_WORKERS": str(WORKERS),
     }  # fmt: skip
     log = (folder / "service.log").open("wb")
     popen = subprocess.Popen(
@@ -122,16 +125,25 @@ def main() -> None:
     parser.add_argument("--notices", type=int, default=3000)
     parser.add_argument("--incidents", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--mode", default="enforce", choices=["observe", "enforce"])
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated cluster clock")
+    parser.add_argument("--workers", type=int, default=4, help="HEAL_WORKERS of the service")
     args = parser.parse_args()
+    global MODE, WORKERS
+    MODE, WORKERS = args.mode, args.workers
     console = Console()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        sim = start_sim(folder)
+        sim = start_sim(folder, speed=args.speed)
         generations = {w: sim.deployment(w)["metadata"]["generation"] for w in WORKLOADS}
         service = spawn(folder, sim.kubeconfig)
         try:
-            with console.status("warming up"):
-                asyncio.run(send_all(service.url, storm(50, 50, 0)[:0], 1))
+            with console.status("warming up"):  # notify-only notices: connections, caches
+                warm = [("/alerts/monitoring?auth_token=hook",
+                         monitoring(f"0.warm{n}", "error_burst", "shop/cart"), {})
+                        for n in range(200)]  # fmt: skip
+                asyncio.run(send_all(service.url, warm, args.concurrency))
+                time.sleep(2)
             with console.status(f"sending {args.notices} notices"):
                 latencies, accepted, elapsed = asyncio.run(
                     send_all(service.url, storm(args.notices, args.incidents, 1), args.concurrency)
@@ -157,6 +169,8 @@ def main() -> None:
         "notices": args.notices,
         "incidents": args.incidents,
         "concurrency": args.concurrency,
+        "mode": args.mode,
+        "workers": args.workers,
         "accepted": accepted,
         "accepted_per_second": accepted / elapsed,
         "ack_p50_ms": statistics.median(latencies) * 1000,
