@@ -11,7 +11,7 @@ fault window), named-issue accuracy (the first incident names the expected issue
 p95 time to detect, memory leaks caught before the first OOMKill, and alerts on other workloads;
 then false critical incidents per fault-free day. Writes `benchmarks/results/detection.json`.
 
-    .venv/bin/python benchmarks/detection.py [--quick] [--control-hours 4.8] [--seeds 7 11 23 42 101]
+    .venv/bin/python benchmarks/detection.py [--quick] [--trained] [--control-hours 4.8] [--seeds 7 11 23 42 101]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import json
 import multiprocessing
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from anomaly_detection_model.scoring import Scorer
+from anomaly_detection_model.train import train
 from gke_heal.health import busiest_node, workload_health
 from local_cloud.clock import ManualClock
 from local_cloud.gke.cluster import Cluster
@@ -37,6 +39,7 @@ from local_cloud.gke.demo_cluster import build_demo
 from local_cloud.gke.telemetry import FanOutSink
 from local_cloud.monitoring.service import Monitoring
 from telemetry_pipeline.inprocess import InProcessPipeline, PipelineSettings
+from telemetry_pipeline.sinks import FEATURES
 
 WINDOW_SECONDS = 60.0
 STEP_SECONDS = 10.0
@@ -66,11 +69,16 @@ TARGETS = {
 SEEDS = (7, 11, 23, 42, 101)
 
 
-class _NoRows:
-    """The warehouse is not under test: rows are dropped."""
+class _FeatureRows:
+    """The warehouse is not under test: only feature rows are kept, for training."""
+
+    def __init__(self) -> None:
+        self.features: list[dict[str, Any]] = []
+        self.keep = False
 
     def insert_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
-        return None
+        if self.keep and table == FEATURES:
+            self.features += rows
 
 
 @dataclass
@@ -101,9 +109,10 @@ class Rig:
     def __init__(self, seed: int) -> None:
         self.clock = ManualClock()
         self.monitoring = Monitoring(self.clock)
+        self.rows = _FeatureRows()
         self.pipeline = InProcessPipeline(
             Scorer.untrained(),
-            _NoRows(),
+            self.rows,
             self.monitoring,  # type: ignore[arg-type]  # write() returns errors; unused
             PipelineSettings(store_raw=False),
             wall_clock=self.clock.now,
@@ -111,6 +120,19 @@ class Rig:
         self.cluster = Cluster(clock=self.clock, seed=seed, sink=FanOutSink(self.pipeline))
         build_demo(self.cluster)
         self._seen: set[str] = set()
+
+    def train(self) -> str:
+        """As the demo does: train on the warm-up's feature rows, then score with that model.
+
+        The new scorer starts with no entity state, so entities warm up again, now against
+        the trained fleet-wide normal.
+        """
+        with tempfile.TemporaryDirectory() as registry:
+            result = train(self.rows.features, registry, source="warm-up")
+            self.pipeline.scorer = Scorer.load(registry, result.version)
+        self.rows.keep = False
+        self.rows.features.clear()
+        return result.version
 
     def run(self, minutes: float) -> list[Alert]:
         """Advance the clock; return the incidents opened meanwhile."""
@@ -162,10 +184,15 @@ def run_fault(rig: Rig, kind: str, target: str, seed: int) -> tuple[FaultRun, li
     return result, cooldown
 
 
-def run_seed(seed: int, control_hours: float, kinds: list[str], console: Console) -> dict[str, Any]:
+def run_seed(
+    seed: int, control_hours: float, kinds: list[str], console: Console, trained: bool = False
+) -> dict[str, Any]:
     rig = Rig(seed)
+    rig.rows.keep = trained
     # Entities learn their normal during the warm-up; alerts there are false alarms too.
     warmup_alerts = [asdict(a) for a in rig.run(WARMUP_MINUTES)]
+    if trained:
+        rig.train()
     false_alerts: list[dict[str, Any]] = []
     # The control stretch is fault-free: every incident in it is a false alarm.
     for alert in rig.run(control_hours * 60):
@@ -191,8 +218,8 @@ def run_seed(seed: int, control_hours: float, kinds: list[str], console: Console
     }
 
 
-def _run_seed_quietly(seed: int, hours: float, kinds: list[str]) -> dict[str, Any]:
-    return run_seed(seed, hours, kinds, Console(width=150))
+def _run_seed_quietly(seed: int, hours: float, kinds: list[str], trained: bool) -> dict[str, Any]:
+    return run_seed(seed, hours, kinds, Console(width=150), trained)
 
 
 def _quantile(values: list[float], q: float) -> float | None:
@@ -246,7 +273,7 @@ def summarise(seeds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def show(summary: dict[str, Any], console: Console) -> None:
-    table = Table(title="Detection on the simulator (untrained scorer, alert policies)")
+    table = Table(title=f"Detection on the simulator ({summary['scorer']} scorer, alert policies)")
     for col in ("fault", "runs", "detected", "named right", "median TTD", "p95 TTD", "other"):
         table.add_column(col, justify="left" if col == "fault" else "right")
 
@@ -288,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="*", default=list(SEEDS))
     parser.add_argument("--control-hours", type=float, default=4.8, help="per seed")
     parser.add_argument("--kinds", nargs="*", default=list(EXPECTED))
+    parser.add_argument(
+        "--trained", action="store_true", help="train on the warm-up, as `gke-heal demo` does"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="seeds run in parallel processes")
     parser.add_argument("--out", default="benchmarks/results/detection.json")
     args = parser.parse_args(argv)
@@ -296,14 +326,15 @@ def main(argv: list[str] | None = None) -> int:
     hours = 1.0 if args.quick else args.control_hours
     started = time.perf_counter()
     console.print(f"seeds {seeds}: warm-up {WARMUP_MINUTES} min, control {hours:g} h, faults")
-    jobs = [(seed, hours, args.kinds) for seed in seeds]
+    jobs = [(seed, hours, args.kinds, args.trained) for seed in seeds]
     if args.jobs > 1 and len(seeds) > 1:
         with multiprocessing.get_context("spawn").Pool(min(args.jobs, len(seeds))) as pool:
             per_seed = pool.starmap(_run_seed_quietly, jobs)
     else:
-        per_seed = [run_seed(*job, console) for job in jobs]
+        per_seed = [run_seed(seed, hours, args.kinds, console, args.trained) for seed in seeds]
     summary = summarise(per_seed)
     summary["seeds"] = seeds
+    summary["scorer"] = "trained on the warm-up" if args.trained else "untrained"
     summary["wall_seconds"] = round(time.perf_counter() - started, 1)
     show(summary, console)
     console.print(f"wall time {summary['wall_seconds']} s")

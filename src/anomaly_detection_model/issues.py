@@ -53,6 +53,7 @@ class IssueRules:
     crash_windows: int = 5
     rollout_window_s: float = 900.0  # how long after a new revision problems blame the rollout
     rollout_ready_min: float = 0.9
+    rollout_failing_windows: int = 2  # windows in a row of failing pods after a rollout
     memory_util_warn: float = 0.8
     memory_util_critical: float = 0.9
     memory_windows: int = 4  # windows of growth the trend needs
@@ -203,6 +204,8 @@ def _symptoms(r: FeatureRow, baseline: Baseline, rules: IssueRules) -> dict[str,
         found["restarts"] = restarts
     if r.events(*BACKOFF_REASONS):
         found["backoff_events"] = float(r.events(*BACKOFF_REASONS))
+    if r.events(*UNHEALTHY_REASONS):
+        found["probe_failures"] = float(r.events(*UNHEALTHY_REASONS))
     ready = _value(r, "ready")
     if ready is not None and ready < rules.rollout_ready_min:
         found["ready"] = ready
@@ -240,7 +243,22 @@ def _bad_rollout(
     age = _value(row, "rollout_age_seconds")
     if age is not None:
         evidence["rollout_age_seconds"] = age
-    return Pattern("bad_rollout", lasting, row.workload, evidence)
+    # A fresh revision whose pods keep failing their probes or crashing, window after window,
+    # is a failing rollout on Kubernetes' own word (a new pod's metrics are still normal-ish,
+    # and it has no learned normal to deviate from).
+    failing = [_failing_pods(r) for r in recent[-rules.rollout_failing_windows :]]
+    evident = (
+        lasting
+        and _recent_rollout(row, recent, rules)
+        and len(failing) >= rules.rollout_failing_windows
+        and all(failing)
+    )
+    return Pattern("bad_rollout", lasting, row.workload, evidence, evident)
+
+
+def _failing_pods(r: FeatureRow) -> bool:
+    """Kubernetes says pods fail: probe failures, back-off, or restarts in the window."""
+    return bool(r.events(*UNHEALTHY_REASONS, *BACKOFF_REASONS)) or (_value(r, "restarts") or 0) > 0
 
 
 def _crash_loop(
