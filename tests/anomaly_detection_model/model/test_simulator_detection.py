@@ -1,7 +1,8 @@
 """The model on the real simulator and in-process pipeline: right issue named, quiet when healthy.
 
 One seeded demo cluster on a manual clock feeds `InProcessPipeline`, which scores each 60 s
-window with an untrained `Scorer`. Neither the warm-up (entities still cold) nor the
+window with an untrained `Scorer` (and, as the demo does, with one trained on the warm-up).
+Neither the warm-up (entities still cold) nor the
 fault-free stretch after it may produce a critical verdict; then a bad rollout (which the features show only as a new
 pod-template hash plus errors from the new pod) must be named `bad_rollout`, and a pod that
 cannot be scheduled (no metric moves at all) must be named `unschedulable`, each critical on
@@ -16,11 +17,13 @@ from typing import Any
 import pytest
 
 from anomaly_detection_model.scoring import Scorer
+from anomaly_detection_model.train import train
 from local_cloud.clock import ManualClock
 from local_cloud.gke.cluster import Cluster
 from local_cloud.gke.demo_cluster import build_demo
 from local_cloud.gke.telemetry import FanOutSink
 from telemetry_pipeline.inprocess import InProcessPipeline, PipelineSettings
+from telemetry_pipeline.sinks import FEATURES
 
 
 class _Verdicts:
@@ -37,8 +40,14 @@ class _Verdicts:
 
 
 class _Drop:
+    """Drops anomaly points and every table but the feature rows, which training reads."""
+
+    def __init__(self) -> None:
+        self.features: list[dict[str, Any]] = []
+
     def insert_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
-        return None
+        if table == FEATURES:
+            self.features += rows
 
     def write(self, series: list[dict[str, Any]]) -> None:
         return None
@@ -48,9 +57,10 @@ class _Rig:
     def __init__(self, seed: int) -> None:
         self.clock = ManualClock()
         self.verdicts = _Verdicts()
+        self.rows = _Drop()
         self.pipeline = InProcessPipeline(
             self.verdicts,
-            _Drop(),
+            self.rows,
             _Drop(),
             PipelineSettings(store_raw=False),
             wall_clock=self.clock.now,
@@ -72,11 +82,18 @@ def _workload(verdict: Mapping[str, Any]) -> str:
     return f"{verdict['namespace']}/{verdict['deployment']}"
 
 
-@pytest.fixture(scope="module", params=[11, 23])
-def rig(request: pytest.FixtureRequest) -> _Rig:
-    rig = _Rig(seed=request.param)
+@pytest.fixture(scope="module", params=[(11, "untrained"), (23, "trained")], ids=str)
+def rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> _Rig:
+    seed, mode = request.param
+    rig = _Rig(seed=seed)
     # Warm-up: each entity learns its own normal (the scorer is untrained).
     rig.warmup_critical = rig.run(30)
+    if mode == "trained":
+        # As `gke-heal demo` does: train on the warm-up, then score with a fresh scorer whose
+        # entities are cold again but judged against the trained fleet normal.
+        registry = str(tmp_path_factory.mktemp("models"))
+        version = train(rig.rows.features, registry, source="warm-up").version
+        rig.verdicts.scorer = Scorer.load(registry, version)
     return rig
 
 
