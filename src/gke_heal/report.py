@@ -206,6 +206,15 @@ def _markdown(report: ScenarioReport, charts: dict[int, Path]) -> str:
         for reason in f.reasons:
             lines.append(f"  - {reason}")
         lines.append(f"- recovered after {f.minutes_after_injection(f.recovered_at)}: {f.outcome}")
+        lines.append(
+            f"- container restarts during the fault: {f.restarts_during}; "
+            f"unhealthy for {f.unhealthy_seconds / 60:.1f} min"
+            + (
+                f"; OOM kills before the action: {f.oom_kills_before_action}"
+                if f.step.kind == "memory_leak"
+                else ""
+            )
+        )
         for m in f.failed_expectations:
             lines.append(f"- **expectation failed**: {m}")
         if i in charts:
