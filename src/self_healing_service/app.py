@@ -38,7 +38,7 @@ from self_healing_service.incidents import (
     from_pubsub,
 )
 from self_healing_service.kube import ClusterApi
-from self_healing_service.outbox import Outbox
+from self_healing_service.outbox import IdentitySource, Outbox
 from self_healing_service.policy import Policy
 from self_healing_service.security import (
     TokenVerifier,
@@ -101,6 +101,13 @@ async def _json_body(request: Request, limit: int) -> Any:
         raise HTTPException(400, "body is not JSON") from None
 
 
+def _google_identity(audience: str) -> IdentitySource:
+    # Imported here: google-auth is only needed when ChatOps sits behind Cloud Run IAM.
+    from self_healing_service.gcp.identity import fetch_identity_token
+
+    return lambda: fetch_identity_token(audience.rstrip("/"))
+
+
 def create_app(
     settings: Settings,
     kubernetes: ClusterApi,
@@ -110,9 +117,11 @@ def create_app(
     verifier: TokenVerifier | None = None,
     policy: Policy | None = None,
     chatops_transport: httpx.BaseTransport | None = None,
+    chatops_identity: IdentitySource | None = None,
     run_workers: bool = True,
 ) -> FastAPI:
-    """Build the service. `run_workers=False` leaves processing to the caller (tests)."""
+    """Build the service. `run_workers=False` leaves processing to the caller (tests).
+    With `chatops_auth=oidc`, `chatops_identity` supplies the ID tokens (default: google-auth)."""
     clock = clock or SystemClock()
     registry = CollectorRegistry()
     intake_seconds = Histogram(
@@ -121,9 +130,12 @@ def create_app(
     policy = policy or Policy.load(settings.policy_file)
     healer = Healer(settings, kubernetes, store, clock, policy, PrometheusCounters(registry))
     token = settings.chatops_token.get_secret_value() if settings.chatops_token else None
+    identity = None
+    if settings.chatops_auth == "oidc":
+        identity = chatops_identity or _google_identity(settings.chatops_url)
     outbox = Outbox(
         store, clock, settings.chatops_url, token, settings.outbox_backoff_seconds,
-        settings.outbox_max_backoff_seconds, chatops_transport,
+        settings.outbox_max_backoff_seconds, chatops_transport, identity,
     )  # fmt: skip
     worker = Worker(
         healer, outbox, settings.workers, settings.sweep_interval_seconds,

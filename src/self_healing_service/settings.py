@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(None, description="Bearer token for /api/v1 (ChatOps).")
     chatops_url: str = Field("", description="ChatOps base URL; notifications go to /notify.")
     chatops_token: SecretStr | None = Field(None, description="Bearer token sent to ChatOps.")
+    chatops_auth: Literal["token", "oidc"] = Field(
+        "token",
+        description="How we authenticate to ChatOps: chatops_token, or a Google ID token "
+        "(audience = chatops_url) from the service account, as Cloud Run IAM requires.",
+    )
     public_url: str = Field("http://127.0.0.1:8080", description="Base URL of links we send.")
     policy_file: Path | None = Field(None, description="YAML rules replacing the defaults.")
     allowed_namespaces: list[str] = Field(

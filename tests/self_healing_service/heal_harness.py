@@ -125,6 +125,7 @@ class ChatOps:
 
     url: str = ""
     received: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str] = field(default_factory=list)  # Authorization header per POST
     refusing: bool = False
     refused: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -152,6 +153,7 @@ def chatops() -> Iterator[ChatOps]:
                 self.end_headers()
                 return
             with state.lock:
+                state.authorizations.append(self.headers.get("Authorization") or "")
                 state.received.append(json.loads(body))
             self.send_response(200)
             self.send_header("Content-Length", "2")
