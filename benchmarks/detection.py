@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from anomaly_detection_model.scoring import Scorer
-from anomaly_detection_model.train import train
+from anomaly_detection_model.train import normalise, train
 from gke_heal.health import busiest_node, workload_health
 from local_cloud.clock import ManualClock
 from local_cloud.gke.cluster import Cluster
@@ -128,7 +128,8 @@ class Rig:
         the trained fleet-wide normal.
         """
         with tempfile.TemporaryDirectory() as registry:
-            result = train(self.rows.features, registry, source="warm-up")
+            rows = [normalise(r) for r in self.rows.features]
+            result = train(rows, registry, source="warm-up")
             self.pipeline.scorer = Scorer.load(registry, result.version)
         self.rows.keep = False
         self.rows.features.clear()

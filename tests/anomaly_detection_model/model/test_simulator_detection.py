@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from anomaly_detection_model.scoring import Scorer
-from anomaly_detection_model.train import train
+from anomaly_detection_model.train import normalise, train
 from local_cloud.clock import ManualClock
 from local_cloud.gke.cluster import Cluster
 from local_cloud.gke.demo_cluster import build_demo
@@ -92,7 +92,8 @@ def rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         # As `gke-heal demo` does: train on the warm-up, then score with a fresh scorer whose
         # entities are cold again but judged against the trained fleet normal.
         registry = str(tmp_path_factory.mktemp("models"))
-        version = train(rig.rows.features, registry, source="warm-up").version
+        rows = [normalise(r) for r in rig.rows.features]
+        version = train(rows, registry, source="warm-up").version
         rig.verdicts.scorer = Scorer.load(registry, version)
     return rig
 
