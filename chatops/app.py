@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from chatops.answers import answer
 from chatops.commands import Authoriser, CommandError, parse
 from chatops.delivery import Courier, RetryPolicy
-from chatops.healing_client import HealingClient
+from chatops.healing_client import HealingClient, IdentitySource
 from chatops.notification import Notification
 from chatops.render import adaptive_card, slack_blocks
 from chatops.settings import ChatOpsSettings
@@ -70,6 +70,13 @@ def _oidc_check(settings: ChatOpsSettings) -> CallerCheck:
     return check
 
 
+def _healing_identity(settings: ChatOpsSettings) -> IdentitySource:
+    from chatops import gcp  # google-auth is only needed behind Cloud Run IAM
+
+    audience = settings.healing_url.rstrip("/")
+    return lambda: gcp.fetch_identity_token(audience)
+
+
 def _token_check(settings: ChatOpsSettings) -> CallerCheck:
     async def check(authorization: str | None) -> None:
         expected = settings.notify_token
@@ -111,7 +118,10 @@ def create_app(
     if teams is None and settings.teams_webhook_url:
         teams = TeamsChannel(settings.teams_webhook_url, timeout=timeout)
     healing = healing or HealingClient(
-        settings.healing_url, settings.healing_token, settings.healing_timeout_seconds
+        settings.healing_url,
+        settings.healing_token,
+        settings.healing_timeout_seconds,
+        identity=_healing_identity(settings) if settings.healing_iam else None,
     )
     if caller_check is None:
         caller_check = {"token": _token_check, "oidc": _oidc_check}.get(

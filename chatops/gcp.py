@@ -1,11 +1,13 @@
-"""Google identity for POST /notify in the cloud (the only chatops module importing google.*):
-checks the OIDC token the healing service's service account sends."""
+"""Google identity in the cloud (the only chatops module importing google.*): checks the OIDC
+token the healing service's service account sends to POST /notify, and fetches our own ID token
+for calls to the healing service behind Cloud Run IAM."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from google.auth import exceptions as google_exceptions
+from google.auth import jwt
 from google.auth.transport import requests as google_requests
 from google.oauth2 import id_token
 
@@ -39,3 +41,16 @@ def verify_caller(
     ):
         raise IdentityError("identity token is not the healing service's service account")
     return dict(claims)
+
+
+def fetch_identity_token(audience: str) -> tuple[str, float]:
+    """An ID token of our service account for `audience` and its expiry (Unix seconds)."""
+    try:
+        token = id_token.fetch_id_token(  # type: ignore[no-untyped-call]
+            google_requests.Request(), audience
+        )
+        # Only to learn `exp`: Google minted the token and Cloud Run verifies it.
+        claims = jwt.decode(token, verify=False)  # type: ignore[no-untyped-call]
+    except (ValueError, google_exceptions.GoogleAuthError) as exc:
+        raise IdentityError(f"no identity token ({type(exc).__name__})") from None
+    return str(token), float(claims["exp"])

@@ -1,11 +1,22 @@
-"""HTTP client for the self-healing service API (docs/contracts.md §7)."""
+"""HTTP client for the self-healing service API (docs/contracts.md §7). The app's bearer token
+goes in `Authorization`; behind Cloud Run IAM a Google ID token for the service also goes in
+`X-Serverless-Authorization` (Cloud Run checks that one and passes `Authorization` on)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
+
+# Returns a fresh ID token and its expiry (Unix seconds); chatops.gcp provides one.
+IdentitySource = Callable[[], tuple[str, float]]
+
+# A token this close to its expiry is replaced, so it never expires in flight.
+REFRESH_MARGIN_SECONDS = 120.0
 
 
 class HealingError(Exception):
@@ -18,7 +29,8 @@ class HealingError(Exception):
 
 
 class HealingClient:
-    """Calls the healing API with a bearer token; the transport is injectable for tests."""
+    """Calls the healing API with a bearer token (and, given `identity`, an ID token for Cloud
+    Run IAM); the transport, identity source and clock are injectable for tests."""
 
     def __init__(
         self,
@@ -26,18 +38,40 @@ class HealingClient:
         token: SecretStr | None,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        identity: IdentitySource | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
         )
+        self._identity = identity
+        self._clock = clock
+        self._id_token = ""
+        self._id_expires_at = 0.0
+        self._id_lock = asyncio.Lock()
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def _iam_headers(self) -> dict[str, str]:
+        if self._identity is None:
+            return {}
+        async with self._id_lock:
+            if not self._id_token or self._clock() >= self._id_expires_at - REFRESH_MARGIN_SECONDS:
+                try:
+                    # The metadata server call blocks; keep the event loop free.
+                    self._id_token, self._id_expires_at = await asyncio.to_thread(self._identity)
+                except Exception as exc:  # pluggable source: any failure is "cannot reach it"
+                    raise HealingError(
+                        0, f"no identity token for the self-healing service ({type(exc).__name__})"
+                    ) from None
+            return {"X-Serverless-Authorization": f"Bearer {self._id_token}"}
+
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = await self._iam_headers()
         try:
-            response = await self._http.request(method, f"/api/v1{path}", **kwargs)
+            response = await self._http.request(method, f"/api/v1{path}", headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             # The exception text may hold the URL but never the token (it is a header).
             raise HealingError(

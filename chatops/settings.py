@@ -24,6 +24,13 @@ class ChatOpsSettings(BaseSettings):
     healing_token: SecretStr | None = Field(
         None, description="Bearer token for the healing API (local shared token)."
     )
+    healing_iam: bool = Field(
+        False,
+        description=(
+            "The healing service sits behind Cloud Run IAM: also send a Google ID token of our "
+            "service account (audience = healing_url) in X-Serverless-Authorization."
+        ),
+    )
     healing_timeout_seconds: float = Field(
         10.0, gt=0, description="Timeout of one call to the healing API."
     )
