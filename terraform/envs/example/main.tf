@@ -129,8 +129,9 @@ module "chatops" {
   chat             = var.chat
   public_callbacks = var.public_chat_callbacks
   healing_service = {
-    url             = module.healing_service.url
-    service_account = module.healing_service.service_account
+    url              = module.healing_service.url
+    service_account  = module.healing_service.service_account
+    api_token_secret = module.healing_service.api_token_secret
   }
 }
 

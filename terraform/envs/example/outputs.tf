@@ -22,3 +22,8 @@ output "alert_policies" {
   description = "Alert policy ids by name."
   value       = module.alerting.policies
 }
+
+output "healing_api_token_secret" {
+  description = "Secret holding the healing API's bearer token (read by both services); fill it with `gcloud secrets versions add` before the first apply of the services."
+  value       = module.healing_service.api_token_secret
+}

@@ -17,7 +17,9 @@ locals {
 
   # Read by chatops.settings (prefix CHATOPS_); tests compare these names with it.
   env = merge({
-    CHATOPS_HEALING_URL            = var.healing_service.url
+    CHATOPS_HEALING_URL = var.healing_service.url
+    # The healing service sits behind Cloud Run IAM: send our ID token as well as its API token.
+    CHATOPS_HEALING_IAM            = "true"
     CHATOPS_AUTH                   = "oidc"
     CHATOPS_NOTIFY_AUDIENCE        = local.url
     CHATOPS_NOTIFY_SERVICE_ACCOUNT = var.healing_service.service_account
@@ -70,6 +72,14 @@ resource "google_secret_manager_secret_iam_member" "chatops" {
   member    = google_service_account.chatops.member
 }
 
+# The healing API's bearer token: the secret belongs to the healing module, ChatOps only reads it.
+resource "google_secret_manager_secret_iam_member" "healing_token" {
+  project   = var.project_id
+  secret_id = var.healing_service.api_token_secret
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.chatops.member
+}
+
 resource "google_cloud_run_v2_service" "chatops" {
   project             = var.project_id
   name                = local.name
@@ -113,9 +123,21 @@ resource "google_cloud_run_v2_service" "chatops" {
           }
         }
       }
+      env {
+        name = "CHATOPS_HEALING_TOKEN"
+        value_source {
+          secret_key_ref {
+            secret  = var.healing_service.api_token_secret
+            version = "latest"
+          }
+        }
+      }
     }
   }
-  depends_on = [google_secret_manager_secret_iam_member.chatops]
+  depends_on = [
+    google_secret_manager_secret_iam_member.chatops,
+    google_secret_manager_secret_iam_member.healing_token,
+  ]
 }
 
 # Only the healing service may call ChatOps (POST /notify) ...

@@ -29,10 +29,11 @@ variable "image" {
 }
 
 variable "healing_service" {
-  description = "The healing service: its URL (ChatOps calls its API) and its account (the only invoker of /notify)."
+  description = "The healing service: its URL (ChatOps calls its API), its account (the only invoker of /notify) and the secret id of its API token (healing module output `api_token_secret`)."
   type = object({
-    url             = string
-    service_account = string
+    url              = string
+    service_account  = string
+    api_token_secret = string
   })
 }
 

@@ -18,8 +18,16 @@ locals {
     HEAL_PUSH_AUDIENCE        = local.url
     HEAL_PUSH_SERVICE_ACCOUNT = google_service_account.push.email
     HEAL_CHATOPS_URL          = coalesce(var.chatops_url, "")
-    HEAL_PUBLIC_URL           = local.url
+    # ChatOps sits behind Cloud Run IAM: /notify carries a Google ID token of our account.
+    HEAL_CHATOPS_AUTH = "oidc"
+    HEAL_PUBLIC_URL   = local.url
   }, var.service.env)
+
+  # The /api/v1 bearer token (ChatOps reads the same secret). Its value is added with
+  # `gcloud secrets versions add`, never through Terraform, so it stays out of the state.
+  secrets = {
+    HEAL_API_TOKEN = google_secret_manager_secret.api_token.secret_id
+  }
 }
 
 data "google_project" "this" {
@@ -60,6 +68,36 @@ resource "google_project_iam_member" "healing_firestore" {
   }
 }
 
+resource "google_secret_manager_secret" "api_token" {
+  project   = var.project_id
+  secret_id = "${var.prefix}-heal-api-token"
+  labels    = var.labels
+  replication {
+    dynamic "auto" {
+      for_each = var.secret_kms_key_name == null ? [1] : []
+      content {}
+    }
+    dynamic "user_managed" {
+      for_each = var.secret_kms_key_name == null ? [] : [var.secret_kms_key_name]
+      content {
+        replicas {
+          location = var.region
+          customer_managed_encryption {
+            kms_key_name = user_managed.value
+          }
+        }
+      }
+    }
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "healing_api_token" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.api_token.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.healing.member
+}
+
 resource "google_cloud_run_v2_service" "healing" {
   project             = var.project_id
   name                = local.name
@@ -94,9 +132,24 @@ resource "google_cloud_run_v2_service" "healing" {
           value = env.value
         }
       }
+      dynamic "env" {
+        for_each = local.secrets
+        content {
+          name = env.key
+          value_source {
+            secret_key_ref {
+              secret  = env.value
+              version = "latest"
+            }
+          }
+        }
+      }
     }
   }
-  depends_on = [google_project_iam_member.healing_firestore]
+  depends_on = [
+    google_project_iam_member.healing_firestore,
+    google_secret_manager_secret_iam_member.healing_api_token,
+  ]
 }
 
 # --- Alert intake: push subscription with an OIDC token, dead letters kept ---

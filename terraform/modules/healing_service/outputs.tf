@@ -28,6 +28,11 @@ output "firestore_database" {
   value       = google_firestore_database.audit.name
 }
 
+output "api_token_secret" {
+  description = "Secret id of the /api/v1 bearer token (HEAL_API_TOKEN); add its value with `gcloud secrets versions add`, give it to the chatops module."
+  value       = google_secret_manager_secret.api_token.secret_id
+}
+
 output "env" {
   description = "Environment the service runs with (names and values; holds no secrets)."
   value       = local.env

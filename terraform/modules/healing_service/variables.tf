@@ -108,3 +108,9 @@ variable "kms_key_name" {
   type        = string
   default     = null
 }
+
+variable "secret_kms_key_name" {
+  description = "Cloud KMS key for the API token secret (user-managed replication in `region`); null uses automatic replication."
+  type        = string
+  default     = null
+}
