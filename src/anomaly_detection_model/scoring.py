@@ -8,6 +8,8 @@ its entity's earlier rows taught, then learnt, so it never looks ahead. Rows of 
 processed in the order given. A malformed row raises `FeatureRowError` naming the row index
 and field, before any state changes. An empty registry raises `RegistryError` (a LookupError):
 fall back to `Scorer.untrained()`, which learns each entity's normal from its first windows.
+To swap in a new version on a live loop, `Scorer.load(...).adopt(old_scorer)` keeps what the
+old one learnt per entity.
 
 `LogTemplateParser` (Drain) is re-exported here for the pipeline's `log_templates` and
 `new_log_templates` features: `group = parser.add(line)`; `group.group_id` is the template id
@@ -75,6 +77,23 @@ class Scorer:
         for parsed_row in parsed:
             self._revisions.fill(parsed_row)
         return [self._score_one(parsed_row) for parsed_row in parsed]
+
+    def adopt(self, previous: Scorer) -> Scorer:
+        """Take over what `previous` learnt about each entity; returns self.
+
+        For swapping in a newly trained version on a live loop: without this every entity
+        starts cold (no normal of its own, no history), so a fault in the first minutes after
+        the swap is scored as unremarkable. The multivariate part's recent trajectory belongs
+        to the old model and starts afresh.
+        """
+        for entity_id, state in previous._states.items():
+            self._states[entity_id] = EntityState(
+                normal=state.normal,
+                history=state.history,
+                last_window_end=state.last_window_end,
+            )
+        self._revisions = previous._revisions
+        return self
 
     @property
     def entities(self) -> int:

@@ -11,6 +11,7 @@ the faulty workload only. The full suite with timings lives in `benchmarks/detec
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -130,3 +131,17 @@ def test_pending_pods_are_named_unschedulable(rig: _Rig) -> None:
     assert named == {("shop/recommendation", "unschedulable")}, named
     # A pending pod moves no metric: the score comes from the events' evidence alone.
     assert min(v["score"] for v in critical) >= 0.8
+
+
+def test_a_swapped_in_trained_version_keeps_what_entities_learnt() -> None:
+    # The demo trains on its warm-up and swaps the new version in just before the first fault.
+    rig = _Rig(seed=7)
+    rig.run(25)
+    with tempfile.TemporaryDirectory() as registry:
+        rows = [normalise(r) for r in rig.rows.features]
+        version = train(rows, registry, source="warm-up").version
+        rig.verdicts.scorer = Scorer.load(registry, version).adopt(rig.verdicts.scorer)
+    rig.cluster.inject("crash_loop", "shop", "payment")
+    critical = rig.run(4)
+    named = {(_workload(v), v["issue"]) for v in critical}
+    assert ("shop/payment", "crash_loop") in named, named
