@@ -2,21 +2,30 @@
 the app's bearer token in `Authorization` and a Google ID token in `X-Serverless-Authorization`
 (the identity source is faked at our own boundary, `chatops.gcp.fetch_identity_token`); the ID
 token is reused until shortly before it expires; no token reaches logs or answers. The healing
-API is the real-HTTP stand-in, fronted by a check that plays Cloud Run's IAM."""
+API is the real-HTTP stand-in, fronted by a check that plays Cloud Run's IAM; the google-auth
+source itself runs against a local stand-in for Google's token endpoint."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import threading
+import time
+import urllib.parse
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from conftest import HEALING_TOKEN, TEAMS_SECRET
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from google.auth import crypt, jwt
 from healing_stand_in import create_stand_in
 from pydantic import SecretStr
 from servers import RunningServer
@@ -186,3 +195,67 @@ def test_the_iam_flag_is_read_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert ChatOpsSettings().healing_iam is False
     monkeypatch.setenv("CHATOPS_HEALING_IAM", "true")
     assert ChatOpsSettings().healing_iam is True
+
+
+@pytest.fixture
+def service_account_file(tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
+    """A service-account key whose token_uri is a local stand-in for Google's token endpoint;
+    it answers the JWT grant with an ID token for the asked `target_audience` (recorded)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    signer = crypt.RSASigner.from_string(pem, "k1")
+    audiences: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+            audience = jwt.decode(form["assertion"][0], verify=False)["target_audience"]
+            audiences.append(audience)
+            now = int(time.time())
+            claims = {"aud": audience, "iat": now, "exp": now + 3600}
+            data = json.dumps({"id_token": jwt.encode(signer, claims).decode()}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    path = tmp_path / "sa.json"
+    info = {
+        "type": "service_account",
+        "project_id": "p",
+        "private_key_id": "k1",
+        "private_key": pem,
+        "client_email": "chatops@p.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": f"http://127.0.0.1:{server.server_address[1]}/token",
+    }
+    path.write_text(json.dumps(info))
+    yield path, audiences
+    server.shutdown()
+    server.server_close()
+
+
+def test_google_identity_fetches_a_token_for_the_healing_audience(
+    service_account_file: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, audiences = service_account_file
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    token, expires_at = gcp.fetch_identity_token("https://healing.example.run.app")
+    assert audiences == ["https://healing.example.run.app"]
+    claims = jwt.decode(token, verify=False)
+    assert claims["aud"] == "https://healing.example.run.app"
+    assert expires_at == claims["exp"] and expires_at > time.time() + 3000
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path.with_name("missing.json")))
+    with pytest.raises(gcp.IdentityError, match="no identity token"):
+        gcp.fetch_identity_token("https://healing.example.run.app")

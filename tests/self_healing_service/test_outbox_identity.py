@@ -1,17 +1,29 @@
 """The outbox in the cloud (`HEAL_CHATOPS_AUTH=oidc`) authenticates to ChatOps with Google ID
 tokens from an injected identity source (faked here; google-auth is behind it in production):
 the token is reused while valid, fetched anew shortly before it expires, a failing source only
-delays delivery, and no token reaches the logs. ChatOps is a real HTTP receiver."""
+delays delivery, and no token reaches the logs. ChatOps is a real HTTP receiver. The google-auth
+source itself runs against a local stand-in for Google's token endpoint."""
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from google.auth import crypt, jwt
 from heal_harness import ChatOps
 
 from self_healing_service.app import create_app
+from self_healing_service.gcp.identity import IdentityUnavailable, fetch_identity_token
 from self_healing_service.outbox import Outbox
 from self_healing_service.settings import Settings
 from self_healing_service.store.sqlite import SqliteStore
@@ -116,3 +128,80 @@ def test_create_app_wires_the_identity_source_when_chatops_auth_is_oidc(
     assert app.state.outbox.deliver_due() == 1
     assert chatops.authorizations == ["Bearer id-token-1-secretpart"]
     app.state.outbox.close()
+
+
+@dataclass
+class TokenEndpoint:
+    """A local stand-in for Google's OAuth token endpoint: answers the service-account JWT grant
+    with an ID token for the requested `target_audience` (or refuses while `refusing`)."""
+
+    key_file: Path
+    audiences: list[str] = field(default_factory=list)
+    refusing: bool = False
+
+
+@pytest.fixture
+def token_endpoint(tmp_path: Path) -> Iterator[TokenEndpoint]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    signer = crypt.RSASigner.from_string(pem, "k1")
+    state = TokenEndpoint(tmp_path / "sa.json")
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            form = urllib.parse.parse_qs(
+                self.rfile.read(int(self.headers["Content-Length"])).decode()
+            )
+            grant = jwt.decode(form["assertion"][0], verify=False)
+            state.audiences.append(grant["target_audience"])
+            now = int(time.time())
+            claims = {"aud": grant["target_audience"], "iat": now, "exp": now + 3600}
+            status, body = (400, {"error": "invalid_grant"}) if state.refusing else (
+                200, {"id_token": jwt.encode(signer, claims).decode()}
+            )  # fmt: skip
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state.key_file.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "p",
+                "private_key_id": "k1",
+                "private_key": pem,
+                "client_email": "heal@p.iam.gserviceaccount.com",
+                "client_id": "1",
+                "token_uri": f"http://127.0.0.1:{server.server_address[1]}/token",
+            }
+        )
+    )
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def test_google_identity_fetches_a_token_for_the_chatops_audience(
+    token_endpoint: TokenEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(token_endpoint.key_file))
+    token, expires_at = fetch_identity_token("https://chatops.example.run.app")
+    assert token_endpoint.audiences == ["https://chatops.example.run.app"]
+    claims = jwt.decode(token, verify=False)
+    assert claims["aud"] == "https://chatops.example.run.app"
+    assert expires_at == claims["exp"] and expires_at > time.time() + 3000
+    token_endpoint.refusing = True
+    with pytest.raises(IdentityUnavailable, match=r"no ID token for ChatOps \(RefreshError\)"):
+        fetch_identity_token("https://chatops.example.run.app")
