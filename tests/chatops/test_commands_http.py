@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import SIGNING_SECRET, TEAMS_SECRET, Healing, Sink
+from chatops_harness import SIGNING_SECRET, TEAMS_SECRET, Healing, Sink
 from healing_stand_in import seed_pending
 from servers import RunningServer, wait_until
 

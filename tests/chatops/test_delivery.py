@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from conftest import NOTIFY_TOKEN, Sink
+from chatops_harness import NOTIFY_TOKEN, Sink
 from samples import notification
 from servers import RunningServer, wait_until
 

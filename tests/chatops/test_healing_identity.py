@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import HEALING_TOKEN, TEAMS_SECRET
+from chatops_harness import HEALING_TOKEN, TEAMS_SECRET
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Request

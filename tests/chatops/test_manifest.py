@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
-from conftest import Sink, make_settings
+from chatops_harness import Sink, make_settings
 
 from chatops.app import create_app
 from chatops.commands import WORDS

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NOTIFY_TOKEN, Sink
+from chatops_harness import NOTIFY_TOKEN, Sink
 from servers import RunningServer, wait_until
 from test_commands_http import later_reply, slash
 

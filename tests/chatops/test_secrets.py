@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import (
+from chatops_harness import (
     BOT_TOKEN,
     HEALING_TOKEN,
     NOTIFY_TOKEN,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from conftest import SIGNING_SECRET, TEAMS_SECRET
+from chatops_harness import SIGNING_SECRET, TEAMS_SECRET
 from servers import RunningServer
 
 from chatops.signatures import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import BOT_TOKEN, Sink
+from chatops_harness import BOT_TOKEN, Sink
 from samples import notification
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
