@@ -31,7 +31,7 @@ faults:
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
     folder = tmp_path_factory.mktemp("demo")
-    runner = ScenarioRunner(parse_scenario(SHORT_DEMO), folder / "data", speed=120.0)
+    runner = ScenarioRunner(parse_scenario(SHORT_DEMO), folder / "data", speed=60.0)
     report = runner.run()
     write_report(report, folder / "report")
     return report, folder
