@@ -154,7 +154,13 @@ class ScenarioRunner:
             self.progress.phase(f"training skipped ({exc}); scoring stays online-learnt")
             return
         self.model_version = result.version
-        self.stack.scorer.swap(Scorer.load(registry, result.version))
+        trained = Scorer.load(registry, result.version)
+
+        def take_over(live: object) -> Scorer:
+            # keep what each entity taught the live scorer during the warm-up
+            return trained.adopt(live) if isinstance(live, Scorer) else trained
+
+        self.stack.scorer.swap(take_over)
 
     def _resolve(self, step: FaultStep) -> _Target:
         ns, name = step.target.split("/", 1)

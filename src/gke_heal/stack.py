@@ -89,9 +89,10 @@ class SwappableScorer:
         self._scorer = scorer
         self._lock = threading.Lock()
 
-    def swap(self, scorer: RowScorer) -> None:
+    def swap(self, replace: Callable[[RowScorer], RowScorer]) -> None:
+        """Replace the scorer with `replace(current)`, with no window scored in between."""
         with self._lock:
-            self._scorer = scorer
+            self._scorer = replace(self._scorer)
 
     def score(self, rows: Any) -> Any:
         with self._lock:
