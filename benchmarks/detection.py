@@ -100,6 +100,7 @@ class FaultRun:
     first_issue: str | None = None
     seconds_to_detect: float | None = None
     seconds_to_first_oom: float | None = None
+    incidents_on_target: int = 0  # one per policy and series: pod, container, deployment rows
     others: list[str] = field(default_factory=list)
 
 
@@ -179,6 +180,7 @@ def run_fault(rig: Rig, kind: str, target: str, seed: int) -> tuple[FaultRun, li
                 result.seconds_to_detect = alert.opened - start
         if result.detected and (kind != "memory_leak" or result.seconds_to_first_oom):
             break
+    result.incidents_on_target = sum(1 for a in alerts if a.workload == workload)
     result.others = sorted({f"{a.workload}:{a.issue}" for a in alerts if a.workload != workload})
     rig.cluster.clear(None if node else ns, name, node=node)
     cooldown = rig.run(COOLDOWN_MINUTES)
@@ -256,6 +258,7 @@ def summarise(seeds: list[dict[str, Any]]) -> dict[str, Any]:
             "p95_seconds_to_detect": _quantile(ttd, 0.95),
             "detected_before_first_oom": (len(before_oom) / len(leaks)) if leaks else None,
             "alerts_on_other_workloads": sum(len(r.others) for r in mine),
+            "incidents_per_run": sum(r.incidents_on_target for r in mine) / len(mine),
             "runs_detail": [asdict(r) for r in mine],
         }
     hours = sum(s["control_hours"] for s in seeds)
@@ -275,7 +278,8 @@ def summarise(seeds: list[dict[str, Any]]) -> dict[str, Any]:
 
 def show(summary: dict[str, Any], console: Console) -> None:
     table = Table(title=f"Detection on the simulator ({summary['scorer']} scorer, alert policies)")
-    for col in ("fault", "runs", "detected", "named right", "median TTD", "p95 TTD", "other"):
+    columns = ("fault", "runs", "detected", "named right", "median TTD", "p95 TTD")
+    for col in (*columns, "incidents/run", "other"):
         table.add_column(col, justify="left" if col == "fault" else "right")
 
     def minutes(s: float | None) -> str:
@@ -289,6 +293,7 @@ def show(summary: dict[str, Any], console: Console) -> None:
             f"{k['named_accuracy']:.0%}",
             minutes(k["median_seconds_to_detect"]),
             minutes(k["p95_seconds_to_detect"]),
+            f"{k['incidents_per_run']:.1f}",
             str(k["alerts_on_other_workloads"]),
         )
     console.print(table)
