@@ -127,8 +127,12 @@ def split_by_time(
 def train(
     rows: Sequence[Mapping[str, Any]], out: str, *, holdout: float = 0.2, source: str = ""
 ) -> TrainingResult:
-    """Fit, evaluate on the held-back range, and register a new version in `out`."""
-    parsed = parse_rows(rows)
+    """Fit, evaluate on the held-back range, and register a new version in `out`.
+
+    Rows may come straight from a warehouse query (timestamps, maps as JSON text): they are
+    normalised to contract types first.
+    """
+    parsed = parse_rows([normalise(row) for row in rows])
     if len(parsed) < 10:
         raise TrainingError(f"training needs at least 10 feature rows, got {len(parsed)}")
     fit_rows, held = split_by_time(parsed, holdout)
