@@ -78,15 +78,13 @@ def terminal_table(report: ScenarioReport) -> Table:
         "injected",
         "detected",
         "issue",
-        "decision / action",
+        "action",
         "recovered",
         "outcome",
     ):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for f in report.faults:
-        decision = f.action or f.decision or "-"
-        if f.reasons:
-            decision += "\n" + "; ".join(f.reasons[:3])
+        decision = f.action or f.decision or "-"  # the reasons are in the report files
         style = (
             "green" if f.outcome in ("healed", "escalated") and not f.failed_expectations else "red"
         )
