@@ -125,40 +125,61 @@ def test_memory_leak_by_the_other_paths(sim: Sim, service: Service, path: str, t
         sim.annotate(target, {FAULT: None})
 
 
-def test_cpu_saturation_by_pubsub_scales_out(sim: Sim, service: Service) -> None:
-    sim.annotate("frontend", {FAULT: "cpu_saturation"})
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [("pubsub", "frontend"), ("monitoring", "catalogue"), ("alertmanager", "search")],
+)
+def test_cpu_saturation_scales_out(sim: Sim, service: Service, path: str, target: str) -> None:
+    sim.annotate(target, {FAULT: "cpu_saturation"})
     try:
-        assert sim.deployment("frontend")["spec"]["replicas"] == 3
-        service.send("pubsub", monitoring("0.cpu", "cpu_saturation", "shop/frontend"))
-        record = service.settled("0.cpu")
-        assert record["status"] == "resolved", service.kinds("0.cpu")
-        assert sim.deployment("frontend")["spec"]["replicas"] == 4
-        assert sum(1 for p in sim.pods("frontend") if p["status"].get("phase") == "Running") >= 4
+        replicas = sim.deployment(target)["spec"]["replicas"]
+        incident = "cpu-" + path
+        response = service.send(path, _body(path, incident, "cpu_saturation", f"shop/{target}"))
+        assert response.status_code == 200, response.text
+        record = service.settled(_id(path, incident))
+        assert record["status"] == "resolved", service.kinds(_id(path, incident))
+        assert record["source"] == path
+        assert sim.deployment(target)["spec"]["replicas"] == replicas + 1
+        wait_for(
+            lambda: (
+                sum(1 for p in sim.pods(target) if p["status"].get("phase") == "Running")
+                >= replicas + 1
+            ),
+            20,
+            "the extra replica running",
+        )
     finally:
-        sim.annotate("frontend", {FAULT: None})
+        sim.annotate(target, {FAULT: None})
 
 
-def test_bad_rollout_by_alertmanager_is_rolled_back(sim: Sim, service: Service) -> None:
-    good_image = sim.deployment("payment")["spec"]["template"]["spec"]["containers"][0]["image"]
-    sim.annotate("payment", {FAULT: "bad_rollout"})
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [("alertmanager", "payment"), ("monitoring", "recommendation"), ("pubsub", "queue-worker")],
+)
+def test_bad_rollout_is_rolled_back(sim: Sim, service: Service, path: str, target: str) -> None:
+    good_image = sim.deployment(target)["spec"]["template"]["spec"]["containers"][0]["image"]
+    sim.annotate(target, {FAULT: "bad_rollout"})
     try:
         wait_for(
             lambda: (
-                sim.deployment("payment")["spec"]["template"]["spec"]["containers"][0]["image"]
+                sim.deployment(target)["spec"]["template"]["spec"]["containers"][0]["image"]
                 != good_image
             ),
             20,
             "the bad revision",
         )
-        service.send("alertmanager", alertmanager("badroll", "bad_rollout", "shop/payment"))
-        record = service.settled("am-badroll")
-        assert record["status"] == "resolved", service.store.audit_records(incident_id="am-badroll")
-        actions = service.store.actions("am-badroll")
+        incident = "badroll-" + path
+        service.send(path, _body(path, incident, "bad_rollout", f"shop/{target}"))
+        record = service.settled(_id(path, incident))
+        assert record["status"] == "resolved", service.store.audit_records(
+            incident_id=_id(path, incident)
+        )
+        actions = service.store.actions(_id(path, incident))
         assert [a["action"] for a in actions] == ["rollout_undo"]
-        image = sim.deployment("payment")["spec"]["template"]["spec"]["containers"][0]["image"]
+        image = sim.deployment(target)["spec"]["template"]["spec"]["containers"][0]["image"]
         assert image == good_image
     finally:
-        sim.annotate("payment", {FAULT: None})
+        sim.annotate(target, {FAULT: None})
 
 
 def test_crash_loop_climbs_the_ladder_then_hands_over(
@@ -191,7 +212,34 @@ def test_crash_loop_climbs_the_ladder_then_hands_over(
         sim.annotate("checkout", {FAULT: None})
 
 
-def test_node_failure_by_webhook_is_cordoned_and_drained(sim: Sim, service: Service) -> None:
+@pytest.mark.parametrize(("path", "target"), [("pubsub", "email"), ("alertmanager", "catalogue")])
+def test_crash_loop_by_the_other_paths_climbs_the_ladder(
+    sim: Sim, make_service: Callable[..., Service], path: str, target: str
+) -> None:
+    service = make_service(verify_timeout_seconds=3.0)
+    sim.annotate(target, {FAULT: "crash_loop"})
+    try:
+        wait_for(
+            lambda: any(
+                c.get("restartCount", 0) > 0
+                for p in sim.pods(target)
+                for c in p["status"].get("containerStatuses", [])
+            ),
+            30,
+            "a crash",
+        )
+        incident = "crash-" + path
+        service.send(path, _body(path, incident, "crash_loop", f"shop/{target}"))
+        record = service.settled(_id(path, incident))
+        assert record["status"] == "escalated"
+        actions = service.store.actions(_id(path, incident))
+        assert [a["action"] for a in actions] == ["delete_pod", "rollout_restart"]
+    finally:
+        sim.annotate(target, {FAULT: None})
+
+
+@pytest.mark.parametrize("path", ["monitoring", "pubsub", "alertmanager"])
+def test_node_failure_is_cordoned_and_drained(sim: Sim, service: Service, path: str) -> None:
     nodes, _ = sim.store.list("nodes", None, lambda n: "default-pool" in n["metadata"]["name"])
     busy = max(
         nodes,
@@ -214,11 +262,14 @@ def test_node_failure_by_webhook_is_cordoned_and_drained(sim: Sim, service: Serv
 
     fault("node_not_ready")
     try:
-        service.send("monitoring", monitoring("0.node", "node_failure", busy, node=busy))
-        record = service.settled("0.node")
-        assert record["status"] == "resolved", service.store.audit_records(incident_id="0.node")
+        incident = "node-" + path
+        service.send(path, _body(path, incident, "node_failure", busy, node=busy))
+        record = service.settled(_id(path, incident))
+        assert record["status"] == "resolved", service.store.audit_records(
+            incident_id=_id(path, incident)
+        )
         assert sim.store.get("nodes", None, busy)["spec"].get("unschedulable") is True
-        assert [a["action"] for a in service.store.actions("0.node")] == ["drain"]
+        assert [a["action"] for a in service.store.actions(_id(path, incident))] == ["drain"]
     finally:
         fault(None)
 
@@ -328,25 +379,30 @@ def test_recommend_mode_acts_after_approval_through_the_api(
     assert http.get("/api/v1/status", headers=api).json()["mode"] == "observe"
 
 
-def test_unschedulable_after_a_rollout_by_pubsub_is_rolled_back(sim: Sim, service: Service) -> None:
-    template = sim.deployment("email")["spec"]["template"]["spec"]["containers"][0]["resources"]
-    sim.annotate("email", {FAULT: "unschedulable"})
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [("pubsub", "email"), ("monitoring", "shipping"), ("alertmanager", "frontend")],
+)
+def test_unschedulable_after_a_rollout_is_rolled_back(
+    sim: Sim, service: Service, path: str, target: str
+) -> None:
+    template = sim.deployment(target)["spec"]["template"]["spec"]["containers"][0]["resources"]
+    sim.annotate(target, {FAULT: "unschedulable"})
     try:
         wait_for(
             lambda: (
-                sim.deployment("email")["spec"]["template"]["spec"]["containers"][0]["resources"]
+                sim.deployment(target)["spec"]["template"]["spec"]["containers"][0]["resources"]
                 != template
             ),
             20,
             "the impossible revision",
         )
-        service.send("pubsub", monitoring("0.pending", "unschedulable", "shop/email"))
-        record = service.settled("0.pending")
-        assert record["status"] == "resolved", service.store.audit_records(incident_id="0.pending")
-        assert [a["action"] for a in service.store.actions("0.pending")] == ["rollout_undo"]
-        resources = sim.deployment("email")["spec"]["template"]["spec"]["containers"][0][
-            "resources"
-        ]
+        incident = _id(path, "pending-" + path)
+        service.send(path, _body(path, "pending-" + path, "unschedulable", f"shop/{target}"))
+        record = service.settled(incident)
+        assert record["status"] == "resolved", service.store.audit_records(incident_id=incident)
+        assert [a["action"] for a in service.store.actions(incident)] == ["rollout_undo"]
+        resources = sim.deployment(target)["spec"]["template"]["spec"]["containers"][0]["resources"]
         assert resources == template
     finally:
-        sim.annotate("email", {FAULT: None})
+        sim.annotate(target, {FAULT: None})
