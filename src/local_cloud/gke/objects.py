@@ -113,9 +113,10 @@ def default_pod_spec(spec: Obj) -> None:
 
 
 def qos_class(spec: Obj) -> str:
-    resources = [c.get("resources") or {} for c in spec.get("containers") or []]
-    requests = [r.get("requests") or {} for r in resources]
-    limits = [r.get("limits") or {} for r in resources]
+    """The pod's QoS class from its containers' requests and limits (tolerates unvalidated input)."""
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    requests = [((c.get("resources") or {}).get("requests") or {}) for c in containers]
+    limits = [((c.get("resources") or {}).get("limits") or {}) for c in containers]
     if not any(requests) and not any(limits):
         return "BestEffort"
     guaranteed = all(

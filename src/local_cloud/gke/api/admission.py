@@ -19,6 +19,7 @@ from local_cloud.gke.api import schemas
 from local_cloud.gke.api.resources import ResourceType
 from local_cloud.gke.api.selectors import matches_label_selector
 from local_cloud.gke.api.status import ApiError, bad_request, invalid
+from local_cloud.gke.objects import qos_class
 
 Obj = dict[str, Any]
 
@@ -101,20 +102,6 @@ def _admit_pod(pod: Obj) -> None:
     status = pod.setdefault("status", {})
     status.setdefault("phase", "Pending")
     status.setdefault("qosClass", qos_class(spec))
-
-
-def qos_class(spec: Obj) -> str:
-    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
-    requests = [((c.get("resources") or {}).get("requests") or {}) for c in containers]
-    limits = [((c.get("resources") or {}).get("limits") or {}) for c in containers]
-    if not any(requests) and not any(limits):
-        return "BestEffort"
-    guaranteed = all(
-        lim.get(r) is not None and req.get(r, lim.get(r)) == lim.get(r)
-        for req, lim in zip(requests, limits, strict=True)
-        for r in ("cpu", "memory")
-    )
-    return "Guaranteed" if guaranteed else "Burstable"
 
 
 def _default_template(spec: Obj) -> None:
