@@ -113,7 +113,7 @@ class ScenarioRunner:
                 self.progress.phase(f"fault: {step.kind} on {step.target}")
                 outcomes.append(self._run_fault(step))
                 self._wait(self.scenario.settle_minutes * 60)
-            harmful = self._harmful_actions(outcomes, started)
+            harmful = self._harmful_actions(started)
             if self.scenario.control_minutes:
                 self.progress.phase("fault-free control period")
                 control_from = stack.clock.now()
@@ -403,12 +403,11 @@ class ScenarioRunner:
         if expect.outcome != "any" and o.outcome != expect.outcome:
             fails.append(f"outcome {o.outcome}, expected {expect.outcome}")
 
-    def _harmful_actions(self, outcomes: list[FaultOutcome], since: float) -> list[str]:
-        faulty = self._faulty
+    def _harmful_actions(self, since: float) -> list[str]:
         return [
             f"{a['action']} on {a['target']}, which had no fault"
             for a in self._actions()
-            if a.get("target") not in faulty and float(a.get("started_at") or 0) >= since
+            if a.get("target") not in self._faulty and float(a.get("started_at") or 0) >= since
         ]
 
     def _attach_chat(self, outcomes: list[FaultOutcome]) -> None:

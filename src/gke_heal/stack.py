@@ -25,7 +25,7 @@ from anomaly_detection_model.scoring import Scorer
 from chatops.app import create_app as create_chatops_app
 from chatops.settings import ChatOpsSettings
 from chatops.sink.app import create_sink_app
-from gke_heal.servers import ServiceThread
+from gke_heal.servers import ServiceThread, free_port
 from local_cloud.clock import ScaledClock
 from local_cloud.gke.api import ApiServer
 from local_cloud.gke.cluster import Cluster
@@ -171,7 +171,7 @@ class LocalStack:
         self.pipeline.metrics.bind(writer)
         self._stoppers.append(writer.close)
 
-        healing_port = o.healing_port or _port_of(ServiceThread("probe", None, o.host))
+        healing_port = o.healing_port or free_port(o.host)
         self.urls.healing = f"http://{o.host}:{healing_port}"
         on_progress("ChatOps")
         chatops = ServiceThread(
@@ -324,7 +324,3 @@ class _LateBoundWriter:
     def write(self, series: list[dict[str, Any]]) -> None:
         if self._writer is not None:
             self._writer.write(series)
-
-
-def _port_of(service: ServiceThread) -> int:
-    return service.port
