@@ -6,7 +6,18 @@ predecessors (so a break in how the metrics move together over time shows, not o
 mix at one instant). Each view's reconstruction error is smoothed (EWMA, so one noisy row
 does not alarm and a sustained deviation builds up) and divided by its own high quantile
 over the training data; the score is the larger of the two, mapped to [0, 1] so that the
-training quantile sits at 0.5. Deterministic (an eigendecomposition, no sampling).
+training quantile sits at 0.5, and then held at its highest over the last `hold` steps (as
+Prometheus' `keep_firing_for`: one incident whose evidence flickers around the threshold stays
+one alarm, and the onset is not delayed). Deterministic (an eigendecomposition, no sampling).
+
+The default settings are the ones the label-free rule of
+`anomaly_detection_model.evaluation.multivariate_selection` picks on the training halves of
+`shared/datasets/asd` and `smd` (`benchmarks/multivariate.py` re-runs the rule and shows it).
+
+With `adapt` > 0 the standardised rows are re-centred on a slow moving average of what the
+stream has shown (each row moves it by the fraction `adapt`): metrics whose normal level
+drifts for weeks after training are not an incident forever, while an incident of a few dozen
+rows barely moves it.
 
 Batch `fit` learns from a training array. Fed one row at a time with no `fit`, the detector
 keeps the first `warmup` rows, fits on them, then scores (0 until then).
@@ -16,7 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -75,10 +86,12 @@ class _Subspace:
 
 @dataclass
 class StreamState:
-    """One stream's recent standardised rows and smoothed errors."""
+    """One stream's recent standardised rows, smoothed errors and scores still held."""
 
     recent: deque[Array]
     smoothed: list[float] | None
+    held: deque[float] = field(default_factory=deque)
+    offset: Array | None = None  # the slow moving average of standardised rows (`adapt`)
 
 
 class LaggedReconstruction(Detector[Vector]):
@@ -91,17 +104,27 @@ class LaggedReconstruction(Detector[Vector]):
         smoothing: float = 0.5,
         quantile: float = 0.995,
         warmup: int = 500,
+        hold: int = 1,
+        adapt: float = 0.0,
     ) -> None:
+        if hold < 1:
+            raise ValueError("hold: must be at least 1 step")
+        if not 0.0 <= adapt < 1.0:
+            raise ValueError("adapt: must be in [0, 1)")
         self.lags = lags
         self.variance = variance
         self.smoothing = smoothing
         self.quantile = quantile
         self.warmup = warmup
+        self.hold = hold
+        self.adapt = adapt
+        self._offset: Array | None = None
         self._center: Array | None = None
         self._scale: Array | None = None
         self._views: list[_Subspace] = []
         self._context: deque[Array] = deque(maxlen=max(lags, 1))
         self._smoothed: list[float] | None = None
+        self._held: deque[float] = deque(maxlen=hold - 1)
         self._buffer: list[Array] = []
         self.threshold_: float = 0.5
 
@@ -130,8 +153,10 @@ class LaggedReconstruction(Detector[Vector]):
             view.normaliser = max(float(np.quantile(smoothed, self.quantile)), 1e-9)
         self._context.clear()
         self._smoothed = None
+        self._held.clear()
+        self._offset = None
         self._buffer = []
-        combined = self._combine([self._ewma(e, None) for e in raw])
+        combined = self._held_max(self._combine([self._ewma(e, None) for e in raw]), [])
         self.threshold_ = float(np.quantile(combined, self.quantile))
         return self
 
@@ -139,7 +164,7 @@ class LaggedReconstruction(Detector[Vector]):
         """Prequential scores of a batch; equal to scoring the rows one by one."""
         data = np.asarray(xs, dtype=np.float64)
         if self._views and data.ndim == 2 and len(data):
-            z = self._standardise(data)
+            z, self._offset = self._recentre(self._standardise(data), self._offset)
             history = list(self._context)
             lagged = self._stack(z, history)
             raw = [view.error(x) for view, x in zip(self._views, (z, lagged), strict=True)]
@@ -147,17 +172,22 @@ class LaggedReconstruction(Detector[Vector]):
             for row in z[-self.lags :] if self.lags else []:
                 self._context.append(row)
             self._smoothed = [float(s[-1]) for s in smoothed]
-            return self._combine(smoothed)
+            combined = self._combine(smoothed)
+            held = self._held_max(combined, list(self._held))
+            self._held.extend(combined[-(self.hold - 1) :] if self.hold > 1 else [])
+            return held
         return super().score(list(data))
 
     # ---- streaming ---------------------------------------------------------------------
     def score_one(self, x: Vector) -> float:
         if not self._views:
             return 0.0
-        z = self._standardise(np.asarray(x, dtype=np.float64)[None, :])
+        z = self._recentre(
+            self._standardise(np.asarray(x, dtype=np.float64)[None, :]), self._offset
+        )[0]
         lagged = self._stack(z, list(self._context))
         smoothed = self._next_smoothed(z, lagged)
-        return float(self._combine([np.array([s]) for s in smoothed])[0])
+        return max([self._combined_one(smoothed), *self._held])
 
     def learn_one(self, x: Vector) -> None:
         row = np.asarray(x, dtype=np.float64)
@@ -166,9 +196,11 @@ class LaggedReconstruction(Detector[Vector]):
             if len(self._buffer) >= self.warmup:
                 self.fit(np.vstack(self._buffer))
             return
-        z = self._standardise(row[None, :])
+        z, self._offset = self._recentre(self._standardise(row[None, :]), self._offset)
         lagged = self._stack(z, list(self._context))
         self._smoothed = self._next_smoothed(z, lagged)
+        if self.hold > 1:
+            self._held.append(self._combined_one(self._smoothed))
         if self.lags:
             self._context.append(z[0])
 
@@ -179,21 +211,28 @@ class LaggedReconstruction(Detector[Vector]):
 
     def new_stream(self) -> StreamState:
         """Temporal state for one more stream (an entity) scored with this fitted model."""
-        return StreamState(deque(maxlen=max(self.lags, 1)), None)
+        return StreamState(deque(maxlen=max(self.lags, 1)), None, deque(maxlen=self.hold - 1))
 
     def score_in(self, x: Vector, stream: StreamState, *, learn: bool = False) -> float:
         """`score_one` against another stream's temporal state; with `learn`, also advance that
         state by `x` (as `score_then_learn`). The fitted model never changes."""
         if not self._views:
             return 0.0
-        z = self._standardise(np.asarray(x, dtype=np.float64)[None, :])
+        z, offset = self._recentre(
+            self._standardise(np.asarray(x, dtype=np.float64)[None, :]), stream.offset
+        )
         lagged = self._stack(z, list(stream.recent))
         smoothed = self._next_smoothed(z, lagged, self._stream_levels(stream))
+        combined = self._combined_one(smoothed)
+        score = max([combined, *stream.held])
         if learn:
             stream.smoothed = smoothed
+            stream.offset = offset
             if self.lags:
                 stream.recent.append(z[0])
-        return float(self._combine([np.array([v]) for v in smoothed])[0])
+            if self.hold > 1:
+                stream.held.append(combined)
+        return score
 
     def learn_in(self, x: Vector, stream: StreamState) -> None:
         """Advance another stream's temporal state by `x` (the fitted model is unchanged)."""
@@ -269,6 +308,18 @@ class LaggedReconstruction(Detector[Vector]):
         # Missing values are read as normal (the training mean) rather than guessed at.
         return np.clip(np.where(np.isfinite(z), z, 0.0), -CLIP, CLIP)
 
+    def _recentre(self, z: Array, offset: Array | None) -> tuple[Array, Array | None]:
+        """Rows minus the moving average of the rows before each, and the updated average."""
+        if not self.adapt:
+            return z, offset
+        level = np.zeros(z.shape[1]) if offset is None else offset.copy()
+        out = np.empty_like(z)
+        a = self.adapt
+        for i, row in enumerate(z):  # prequential: a row is judged before it moves the level
+            out[i] = row - level
+            level += a * (row - level)
+        return out, level
+
     def _stack(self, z: Array, history: list[Array] | None = None) -> Array:
         """Each row followed by its `lags` predecessors (the first row stands in for missing ones)."""
         if not self.lags:
@@ -289,6 +340,17 @@ class LaggedReconstruction(Detector[Vector]):
             level = float(e) if level is None else a * float(e) + (1 - a) * level
             out[i] = level
         return out
+
+    def _combined_one(self, smoothed: list[float]) -> float:
+        return float(self._combine([np.array([v]) for v in smoothed])[0])
+
+    def _held_max(self, combined: Array, before: list[float]) -> Array:
+        """Each score raised to the highest of it and the `hold - 1` scores before it."""
+        if self.hold <= 1:
+            return combined
+        padded = np.concatenate([np.zeros(self.hold - 1), before[-(self.hold - 1) :], combined])
+        window = np.lib.stride_tricks.sliding_window_view(padded, self.hold)
+        return np.asarray(window.max(axis=1)[-len(combined) :], dtype=np.float64)
 
     def _combine(self, smoothed: Sequence[Array]) -> Array:
         ratio = np.max(
