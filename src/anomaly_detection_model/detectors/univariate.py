@@ -2,8 +2,8 @@
 
 It scores records: how far the current observation pushes a feature of the stream past
 everything that feature did before (the value itself, a slow level, how long the value
-stays in one band, the highs of the recent window). A refractory period keeps it from
-repeating itself right after a detection.
+stays in one band, the highs of the recent window, the value's surprise against the local
+regime). A refractory period keeps it from repeating itself right after a detection.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def _as_array(xs: Sequence[float | None] | npt.NDArray[np.float64]) -> npt.NDArr
 
 
 class RecordDetector(Detector[float]):
-    """Scores never-seen extremes of a stream's value, levels, runs and recent window.
+    """Scores never-seen extremes of a stream's value, levels, runs, recent window and surprise.
 
     Hyperparameters: `mean_window` (fast rolling mean), `level_window` (slow rolling mean,
     whose new lows mean a level drop), `bins` (value bands for run lengths), `horizon`
@@ -107,6 +107,9 @@ CATALOGUE_ENTRIES = (
         "univariate",
         RecordDetector,
         threshold=0.051,
-        description="never-seen extremes of value, rolling mean and spread, with a refractory period",
+        description=(
+            "never-seen extremes of value, rolling mean and spread, and of surprise against"
+            " the local regime, with a refractory period"
+        ),
     ),
 )

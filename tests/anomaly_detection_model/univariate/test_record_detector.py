@@ -64,6 +64,19 @@ def test_two_steps_in_a_band_only_ever_crossed_in_one_are_not_a_record() -> None
     assert scores[2011] < THRESHOLD
 
 
+def test_a_jump_inside_the_range_seen_but_out_of_the_local_regime_is_flagged() -> None:
+    # A noisy stretch covers 20..80; the series then calms down, and a jump to 65 is no
+    # record of the value, its means or the recent window, only of the surprise against
+    # the calm regime.
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        xs = np.concatenate([50 + rng.normal(0, 10, 2000), 50 + rng.normal(0, 0.5, 1000)])
+        xs[2800] += 15
+        assert xs[2800] < xs[:2000].max()
+        found = alarms(xs, start=2000)
+        assert found.tolist() == [2800]
+
+
 def test_a_quiet_series_raises_nothing_after_it_has_learnt() -> None:
     assert alarms(seasonal(5000, seed=5), start=1500).size <= 2
 
