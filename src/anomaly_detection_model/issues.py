@@ -62,6 +62,12 @@ class IssueRules:
     oom_util: float = 0.95  # memory this close to the limit before a restart means OOM kill
     memory_min_growth_per_hour: float = 0.05  # fraction of the limit
     oom_horizon_s: float = 3600.0  # clear leak when OOM is predicted within this
+    # A fast leak is clear sooner, wherever memory stands: every one of the last few windows
+    # grows by at least this share of the limit per hour (normal pods of the demo shop stay
+    # under 1.8 at their noisiest), and the trend reaches the limit within the horizon.
+    fast_leak_windows: int = 2
+    fast_leak_growth_per_hour: float = 2.0
+    fast_leak_horizon_s: float = 1800.0
     cpu_util_high: float = 0.9
     cpu_windows: int = 2  # saturated windows in a row; with slower responses that is clear
     latency_ratio: float = 1.5
@@ -300,12 +306,46 @@ def _oom_leak(
     return Pattern("memory_leak", growing >= rules.memory_windows - 1, row.workload, evidence)
 
 
+def _fast_leak(row: FeatureRow, recent: Sequence[FeatureRow], rules: IssueRules) -> float | None:
+    """Seconds to the limit when memory has grown fast in each of the last windows, else None.
+
+    The growth must have begun after a window that did not grow fast: a container warming its
+    heap and caches from its first window is starting, not leaking.
+    """
+    util = _value(row, "memory_limit_utilization")
+    if util is None:
+        return None
+    growth: list[float] = []
+    for r in reversed(recent):
+        g = _value(r, "memory_growth_per_hour")
+        if g is None or g < rules.fast_leak_growth_per_hour:
+            break
+        growth.append(g)
+    if len(growth) < rules.fast_leak_windows or len(growth) == len(recent):
+        return None
+    growth = growth[: rules.fast_leak_windows]
+    per_second = sum(growth) / len(growth) / 3600.0
+    to_oom = max(1.0 - util, 0.0) / per_second
+    return to_oom if to_oom <= rules.fast_leak_horizon_s else None
+
+
 def _memory_leak(
     row: FeatureRow, recent: Sequence[FeatureRow], baseline: Baseline, rules: IssueRules
 ) -> Pattern | None:
     util = _value(row, "memory_limit_utilization")
     slope = _value(row, "memory_slope_bytes_per_s")
-    if util is None or slope is None or slope <= 0 or util < rules.memory_util_floor:
+    if util is None or slope is None or slope <= 0:
+        return None
+    fast = _fast_leak(row, recent, rules)
+    if fast is not None:
+        # Acting now, at whatever level, is what keeps the first OOM kill from happening.
+        evidence = {
+            "memory_limit_utilization": util,
+            "memory_growth_per_hour": _value(row, "memory_growth_per_hour") or 0.0,
+            "time_to_oom_seconds": round(fast, 1),
+        }
+        return Pattern("memory_leak", True, row.workload, evidence)
+    if util < rules.memory_util_floor:
         return None
     window = _last(recent, rules.memory_windows)
     slopes = [_value(r, "memory_slope_bytes_per_s") for r in window]

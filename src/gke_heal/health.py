@@ -28,10 +28,18 @@ class WorkloadHealth:
     memory_utilisation: float  # highest share of its limit among running containers
     cpu_utilisation: float  # highest share of its limit among running containers
     node_ready: bool = True
+    rolled_out: bool = True  # as `kubectl rollout status` judges it
 
     @property
     def all_ready(self) -> bool:
-        return self.replicas > 0 and self.ready >= self.replicas and self.crash_looping == 0
+        """Every replica ready, none crash-looping, and no rollout half done: a fix that
+        replaces pods (restart, undo) has recovered the workload only once it has landed."""
+        return (
+            self.replicas > 0
+            and self.ready >= self.replicas
+            and self.crash_looping == 0
+            and self.rolled_out
+        )
 
 
 def _owned_by(pod: Obj, deployment: str) -> bool:
@@ -80,8 +88,18 @@ def workload_health(cluster: Cluster, namespace: str, name: str) -> WorkloadHeal
                 mem = max(mem, used.memory_bytes / mem_limit)
             if cpu_limit:
                 cpu = max(cpu, used.cpu_cores / cpu_limit)
+    spec, state = deployment.get("spec", {}), deployment.get("status", {})
+    replicas = int(spec.get("replicas", 0))
+    rolled_out = (
+        int(state.get("observedGeneration", 0))
+        >= int(deployment.get("metadata", {}).get("generation", 0))
+        and int(state.get("updatedReplicas", 0)) >= replicas
+        and int(state.get("availableReplicas", 0)) >= replicas
+        and int(state.get("replicas", 0)) <= replicas
+    )
     return WorkloadHealth(
-        replicas=int(deployment.get("spec", {}).get("replicas", 0)),
+        replicas=replicas,
+        rolled_out=rolled_out,
         ready=ready,
         crash_looping=crash,
         oom_kills=ooms,

@@ -80,10 +80,15 @@ class ScenarioRunner:
         data_dir: Path,
         *,
         speed: float = 60.0,
+        fault_speed: float | None = None,
         progress: Progress | None = None,
         stack_options: dict[str, Any] | None = None,
     ) -> None:
         self.scenario = scenario
+        self.speed = speed
+        # Faults run at this speed (warm-up and control at `speed`): the slower, the less
+        # simulated time each wall-clock millisecond of real processing costs.
+        self.fault_speed = fault_speed or speed
         self.progress = progress or Progress()
         self.stack = LocalStack(
             StackOptions(
@@ -109,11 +114,13 @@ class ScenarioRunner:
             self._wait(self.scenario.warmup_minutes * 60)
             self._train()
             outcomes: list[FaultOutcome] = []
+            stack.clock.set_speed(self.fault_speed)
             for step in self.scenario.faults:
                 self.progress.phase(f"fault: {step.kind} on {step.target}")
                 outcomes.append(self._run_fault(step))
                 self._wait(self.scenario.settle_minutes * 60)
             harmful = self._harmful_actions(started)
+            stack.clock.set_speed(self.speed)
             if self.scenario.control_minutes:
                 self.progress.phase("fault-free control period")
                 control_from = stack.clock.now()
@@ -175,7 +182,7 @@ class ScenarioRunner:
         target = self._resolve(step)
         self._faulty.add(target.workload)
         injected = stack.clock.now()
-        stack.cluster.inject(step.kind, target.namespace, target.name)
+        stack.cluster.inject(step.kind, target.namespace, target.name, dict(step.params) or None)
         outcome = FaultOutcome(step=step, injected_at=injected)
         outcome.signal_name = _signal_name(step.kind)
         watch = _Watch(outcome, target)

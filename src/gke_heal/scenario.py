@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gke_heal.yamlfile import YamlModelError, parse_mapping, validate
+from local_cloud.gke.faults import FAULTS
 
 FaultKind = Literal[
     "memory_leak",
@@ -62,6 +63,11 @@ class FaultStep(_Strict):
         description="Remove the fault this long after injection (the 'fix shipped'); "
         "default: when the step ends.",
     )
+    params: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Fault parameters, as `gke-heal chaos inject --params` takes them "
+        "(`gke-heal chaos list` shows each kind's), e.g. {cause: rollout} for crash_loop.",
+    )
     expect: Expectation = Field(default_factory=Expectation, description="Expectations.")
 
     @field_validator("target")
@@ -71,6 +77,14 @@ class FaultStep(_Strict):
         if len(parts) != 2 or not all(parts):
             raise ValueError("must be NAMESPACE/DEPLOYMENT or node/NAME")
         return value
+
+    @model_validator(mode="after")
+    def _known_params(self) -> FaultStep:
+        unknown = sorted(set(self.params) - set(FAULTS[self.kind].default_params))
+        if unknown:
+            known = ", ".join(FAULTS[self.kind].default_params) or "none"
+            raise ValueError(f"params: {unknown[0]!r} is not a {self.kind} parameter ({known})")
+        return self
 
 
 class Scenario(_Strict):

@@ -62,9 +62,26 @@ class ScaledClock:
         self.speed = speed
         self._wall0 = time.monotonic()
         self._sim0 = time.time() if start is None else start
+        self._lock = threading.Lock()
 
     def now(self) -> float:
-        return self._sim0 + (time.monotonic() - self._wall0) * self.speed
+        with self._lock:
+            return self._sim0 + (time.monotonic() - self._wall0) * self.speed
+
+    def set_speed(self, speed: float) -> None:
+        """Run at `speed` from now on; simulated time carries on from where it is.
+
+        Quiet stretches (warm-up, fault-free control) can run fast while the moments that are
+        measured run slower, where a wall-clock millisecond of processing costs less
+        simulated time.
+        """
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        with self._lock:
+            wall = time.monotonic()
+            self._sim0 += (wall - self._wall0) * self.speed
+            self._wall0 = wall
+            self.speed = speed
 
     def sleep(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds) / self.speed)

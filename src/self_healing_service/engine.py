@@ -276,8 +276,16 @@ class Healer:
         healthy_since: float | None = None
         health = Health(False, "not checked")
         view = before
-        while self.clock.now() - start < settings.verify_timeout_seconds:
+        while True:
             now = self.clock.now()
+            # A rollout still moving on gets until its progress deadline, not the short timeout.
+            limit = (
+                settings.verify_rollout_timeout_seconds
+                if health.progressing
+                else settings.verify_timeout_seconds
+            )
+            if now - start >= limit:
+                break
             self.store.renew(incident.id, self.owner, now, settings.lease_seconds)
             try:
                 view = gather(self.api, incident, now, details=False)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import httpx
 
-from self_healing_service.clock import Clock
+from self_healing_service.clock import Clock, wall_seconds
 from self_healing_service.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -105,13 +105,13 @@ class Outbox:
         except Exception as problem:  # the source is pluggable; any failure means "retry later"
             raise _NoIdentity(f"no identity token ({type(problem).__name__})") from None
 
-    def run(self, stop: threading.Event, interval: float) -> None:
+    def run(self, stop: threading.Event, interval: float, clock: Clock | None = None) -> None:
         while not stop.is_set():
             try:
                 self.deliver_due()
             except Exception:
                 log.exception("outbox pass failed")
-            stop.wait(interval)
+            stop.wait(interval if clock is None else wall_seconds(clock, interval))
 
     def close(self) -> None:
         self.http.close()

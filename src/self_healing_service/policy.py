@@ -70,7 +70,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("crash_loop", (Step("delete_pod"), Step("rollout_restart"))),
     Rule("bad_rollout", (Step("rollout_undo"),)),
     Rule("unschedulable", (Step("rollout_undo"),), recent_rollout=True),
-    Rule("cpu_saturation", (Step("scale", {"factor": 1.5}),)),
+    # Doubling, the usual first step of a runbook: a half-measure leaves the pods saturated.
+    Rule("cpu_saturation", (Step("scale", {"factor": 2.0}),)),
     Rule("node_failure", (Step("drain"),)),
 )
 

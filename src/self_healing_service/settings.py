@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     recent_rollout_seconds: float = Field(900.0, description="A rollout this young is 'recent'.")
     max_scale_replicas: int = Field(10, description="Upper bound for scale-up.")
     verify_timeout_seconds: float = Field(120.0, description="How long verification watches.")
+    verify_rollout_timeout_seconds: float = Field(
+        600.0,
+        description="How long verification waits for a rollout that is still progressing "
+        "(Kubernetes' default progressDeadlineSeconds).",
+    )
     verify_interval_seconds: float = Field(2.0, description="Verification poll interval.")
     verify_stable_seconds: float = Field(6.0, description="Healthy this long means recovered.")
     drain_deadline_seconds: float = Field(120.0, description="Give up draining after this.")

@@ -15,6 +15,9 @@ BAD_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKille
 class Health:
     healthy: bool
     reason: str
+    # Not healthy yet, but getting there: a rollout moving on, with no pod failing. Worth
+    # waiting for (up to the rollout's own deadline) rather than calling the fix a failure.
+    progressing: bool = False
 
 
 def judge(planned: PlannedAction, view: ClusterView) -> Health:
@@ -39,9 +42,15 @@ def judge(planned: PlannedAction, view: ClusterView) -> Health:
         return Health(False, f"{len(crashing)} pods failing ({crashing[0]})")
     if not workload.rolled_out:
         return Health(
-            False, f"rollout in progress ({workload.available}/{workload.replicas} available)"
+            False,
+            f"rollout in progress ({workload.available}/{workload.replicas} available)",
+            progressing=not workload.progress_deadline_exceeded,
         )
     ready = sum(1 for p in live if p.ready)
     if ready < workload.replicas:
-        return Health(False, f"{ready}/{workload.replicas} pods ready")
+        return Health(
+            False,
+            f"{ready}/{workload.replicas} pods ready",
+            progressing=not workload.progress_deadline_exceeded,
+        )
     return Health(True, f"{ready}/{workload.replicas} pods ready, rollout complete")

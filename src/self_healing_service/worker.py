@@ -7,6 +7,7 @@ import logging
 import queue
 import threading
 
+from self_healing_service.clock import wall_seconds
 from self_healing_service.engine import Healer
 from self_healing_service.outbox import Outbox
 
@@ -50,7 +51,7 @@ class Worker:
                     self._busy.discard(incident_id)
 
     def _sweep(self) -> None:
-        while not self.stop.wait(self.sweep_every):
+        while not self.stop.wait(wall_seconds(self.healer.clock, self.sweep_every)):
             try:
                 for incident_id in self.healer.store.pending(self.healer.clock.now()):
                     self.submit(incident_id)
@@ -59,7 +60,7 @@ class Worker:
 
     def start(self) -> None:
         targets = [self._run] * self.threads + [self._sweep]
-        targets.append(lambda: self.outbox.run(self.stop, self.outbox_every))
+        targets.append(lambda: self.outbox.run(self.stop, self.outbox_every, self.healer.clock))
         for target in targets:
             thread = threading.Thread(target=target, daemon=True, name="heal-worker")
             thread.start()

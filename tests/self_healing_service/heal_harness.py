@@ -179,6 +179,7 @@ def fast_settings(tmp: Path, **overrides: Any) -> Settings:
         "push_auth": "token",
         "push_token": "push-secret",
         "verify_timeout_seconds": 30.0,
+        "verify_rollout_timeout_seconds": 45.0,
         "verify_interval_seconds": 0.3,
         "verify_stable_seconds": 1.0,
         "sweep_interval_seconds": 0.3,

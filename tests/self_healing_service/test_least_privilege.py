@@ -55,7 +55,7 @@ def test_every_action_kind_works_with_the_manifest_permissions(
             assert settle(store, incident_id)["status"] == "resolved", store.audit_records(
                 incident_id
             )
-    assert guarded.deployment("ad")["spec"]["replicas"] == 3
+    assert guarded.deployment("ad")["spec"]["replicas"] == 4  # 2 doubled by the default policy
     # Diagnosis read events and logs under the same token.
     decision = next(r["data"] for r in store.audit_records("0.rb-leak") if r["kind"] == "decision")
     assert decision["logs"] or decision["events"]

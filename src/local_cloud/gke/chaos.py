@@ -65,6 +65,8 @@ class FaultBook:
         if fault is not None and fault.stage.template_change is not None and applied is None:
             changed = copy.deepcopy(current)
             fault.stage.template_change(changed, fault.params)
+            if template_hash(changed) == template_hash(current):
+                return  # this fault's parameters change no template (a crash_loop's cause)
             self._applied[key] = _Applied(
                 fault.stage.kind, template_hash(changed), copy.deepcopy(current)
             )

@@ -12,7 +12,14 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-from local_cloud.gke.faults import BAD_IMAGE_EFFECT, Effect, LogTemplate, is_bad_image
+from local_cloud.gke.faults import (
+    BAD_IMAGE_EFFECT,
+    CRASHING_IMAGE_EFFECT,
+    Effect,
+    LogTemplate,
+    is_bad_image,
+    is_crashing_image,
+)
 
 PROFILE_ANNOTATION = "sim.gke-heal.io/profile"
 MiB = 1024 * 1024
@@ -140,8 +147,10 @@ def profile_for(image: str, container_name: str, annotations: dict[str, str]) ->
 
 
 def image_effect(image: str) -> Effect | None:
-    """A broken build (image tag `-bad`) behaves badly whatever the annotations say."""
-    return BAD_IMAGE_EFFECT if is_bad_image(image) else None
+    """A broken build (image tag `-bad`, `-crashing`) behaves badly whatever the annotations say."""
+    if is_bad_image(image):
+        return BAD_IMAGE_EFFECT
+    return CRASHING_IMAGE_EFFECT if is_crashing_image(image) else None
 
 
 def combine(a: Effect, b: Effect) -> Effect:

@@ -66,7 +66,12 @@ class Incident:
         display, name_label = _RESOURCE_DISPLAY.get(
             series.resource_type, (series.resource_type, "")
         )
-        resource_display_name = series.resource_labels.get(name_label, series.resource_type)
+        # A series reduced to its workload has no pod left to name: the workload names it.
+        resource_display_name = (
+            series.resource_labels.get(name_label)
+            or series.metric_labels.get("workload")
+            or series.resource_type
+        )
         condition_id = str(zlib.crc32(policy.filter.encode()))
         policy_name = f"projects/{self.project}/alertPolicies/{policy_id(policy)}"
         variables = {
@@ -118,12 +123,7 @@ class Incident:
                     "displayName": policy.condition_display_name,
                     "conditionThreshold": {
                         "filter": policy.filter,
-                        "aggregations": [
-                            {
-                                "alignmentPeriod": f"{policy.alignment_period_seconds}s",
-                                "perSeriesAligner": "ALIGN_MAX",
-                            }
-                        ],
+                        "aggregations": [_aggregation(policy)],
                         "comparison": policy.comparison,
                         "thresholdValue": policy.threshold,
                         "duration": f"{policy.duration_seconds}s",
@@ -154,3 +154,15 @@ class Incident:
                 f"with a value of {self.observed_value:.3f}."
             )
         return f"{subject} returned to normal with a value of {self.observed_value:.3f}."
+
+
+def _aggregation(policy: AlertPolicy) -> dict[str, Any]:
+    """The condition's aggregation as Cloud shows it in the incident's condition."""
+    aggregation: dict[str, Any] = {
+        "alignmentPeriod": f"{policy.alignment_period_seconds}s",
+        "perSeriesAligner": "ALIGN_MAX",
+    }
+    if policy.group_by_fields:
+        aggregation["crossSeriesReducer"] = "REDUCE_MAX"
+        aggregation["groupByFields"] = list(policy.group_by_fields)
+    return aggregation

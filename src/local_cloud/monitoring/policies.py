@@ -80,13 +80,27 @@ class _PolicyModel(BaseModel):
         return self
 
 
+_GROUP_FIELD = re.compile(r"^(metric|resource)\.label\.[a-z][a-z0-9_]*$")
+
+
 class _DefinitionModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1]
     metric_type: str
     resource_types: list[str] = Field(min_length=1)
+    # Series are reduced (max) across these labels before the condition is judged, so one
+    # incident stands for one workload, not one per pod. Empty: one incident per series.
+    group_by_fields: list[str] = Field(default_factory=list)
     policies: list[_PolicyModel] = Field(min_length=1)
+
+    @field_validator("group_by_fields")
+    @classmethod
+    def _group_fields(cls, fields: list[str]) -> list[str]:
+        for name in fields:
+            if not _GROUP_FIELD.match(name):
+                raise ValueError(f"{name!r} is not metric.label.NAME or resource.label.NAME")
+        return fields
 
     @model_validator(mode="after")
     def _unique_names(self) -> _DefinitionModel:
@@ -113,6 +127,7 @@ class AlertPolicy:
     auto_close_seconds: int
     user_labels: dict[str, str]
     documentation: str
+    group_by_fields: tuple[str, ...] = ()
 
     @property
     def condition_display_name(self) -> str:
@@ -206,6 +221,7 @@ def load_policies(path: Path | None = None) -> PolicyDefinition:
             auto_close_seconds=p.auto_close_seconds,
             user_labels=dict(p.user_labels),
             documentation=p.documentation,
+            group_by_fields=tuple(model.group_by_fields),
         )
         for p in model.policies
     )

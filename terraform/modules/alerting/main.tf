@@ -65,9 +65,13 @@ resource "google_monitoring_alert_policy" "anomaly" {
       comparison      = each.value.condition.comparison
       threshold_value = each.value.condition.threshold_value
       duration        = each.value.condition.duration
+      # One incident per workload: each pod's series aligned to its max, then the max across
+      # the pods of the group (policies.json `group_by_fields`).
       aggregations {
-        alignment_period   = each.value.condition.alignment_period
-        per_series_aligner = "ALIGN_MAX"
+        alignment_period     = each.value.condition.alignment_period
+        per_series_aligner   = "ALIGN_MAX"
+        cross_series_reducer = length(each.value.condition.group_by_fields) > 0 ? "REDUCE_MAX" : null
+        group_by_fields      = each.value.condition.group_by_fields
       }
       trigger {
         count = 1

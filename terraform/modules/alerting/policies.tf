@@ -23,6 +23,7 @@ locals {
         threshold_value  = p.threshold
         duration         = "${p.duration_seconds}s"
         alignment_period = "${p.alignment_period_seconds}s"
+        group_by_fields  = try(local.definition.group_by_fields, [])
       }
       auto_close    = "${p.auto_close_seconds}s"
       documentation = p.documentation

@@ -64,8 +64,56 @@ def leak(n: int, util_end: float) -> list[FeatureRow]:
     return rows
 
 
+def fast_leak(n: int, util_end: float, per_minute: float = 0.08) -> list[FeatureRow]:
+    """Normal windows, then memory growing `per_minute` of the limit in the last `n`."""
+    rows = series(6 - n)
+    for i in range(n):
+        util = util_end - (n - 1 - i) * per_minute
+        rows.append(
+            row(
+                6 - n + i,
+                memory_limit_utilization=util,
+                memory_bytes=util * 512 * MB,
+                memory_slope_bytes_per_s=512 * MB * per_minute / 60,
+            )
+        )
+    return rows
+
+
 CASES = [
     # (reason, windows, anomaly score, expected kind, severity, entity)
+    (
+        "memory filling the limit within minutes, two windows running: leak, far from the limit",
+        fast_leak(2, 0.45),
+        0.8,
+        "memory_leak",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "a pod growing fast since its first window is warming up, not leaking",
+        fast_leak(2, 0.45)[-2:],
+        0.8,
+        "none",
+        "info",
+        "shop/cart",
+    ),
+    (
+        "one window of fast growth is not yet a leak",
+        fast_leak(1, 0.45),
+        0.8,
+        "none",
+        "info",
+        "shop/cart",
+    ),
+    (
+        "fast growth on a weak anomaly stays a warning",
+        fast_leak(2, 0.45),
+        0.2,
+        "memory_leak",
+        "warning",
+        "shop/cart",
+    ),
     ("healthy pod: nothing", series(6), 0.1, "none", "info", "shop/cart"),
     (
         "one NotReady window: warning only",

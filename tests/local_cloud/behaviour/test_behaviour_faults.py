@@ -185,6 +185,50 @@ def test_bad_rollout_fails_readiness_logs_errors_and_undo_fixes_it(sim: Sim) -> 
     assert progressing["reason"] == "NewReplicaSetAvailable"
 
 
+def test_crash_loop_after_a_config_rollout_crashes_the_new_pods_and_undo_fixes_it(
+    sim: Sim,
+) -> None:
+    sim.deploy("cart", 3)
+    sim.step(60)
+    sim.cluster.inject("crash_loop", NS, "cart", {"cause": "rollout"})
+    sim.sink.drain()
+    sim.step(90)
+    d = sim.deployment("cart")
+    assert d["spec"]["template"]["spec"]["containers"][0]["image"].endswith("-crashing")
+    assert d["metadata"]["annotations"][REVISION] == "2"
+    new = [p for p in sim.pods("cart") if p["spec"]["containers"][0]["image"].endswith("-crashing")]
+    assert new and all(_status(p)["restartCount"] >= 1 for p in new)
+    old = [p for p in sim.pods("cart") if p not in new]
+    assert old and all(ready(p) for p in old)  # maxUnavailable keeps the old ones serving
+    _, logs = sim.sink.drain()
+    assert any("configuration invalid" in str(e.get("textPayload", e)) for e in logs)
+    # kubectl rollout undo, with the fault still annotated: the old revision runs fine.
+    first = next(
+        rs for rs in sim.replicasets("cart") if rs["metadata"]["annotations"][REVISION] == "1"
+    )
+    template = copy.deepcopy(first["spec"]["template"])
+    template["metadata"]["labels"].pop(HASH_LABEL)
+
+    def undo(obj: Obj) -> None:
+        obj["spec"]["template"] = template
+
+    sim.patch("deployments", "cart", undo)
+    sim.step(120)
+    pods = sim.pods("cart")
+    assert len(pods) == 3 and all(ready(p) for p in pods)
+    assert not any(p["spec"]["containers"][0]["image"].endswith("-crashing") for p in pods)
+
+
+def test_crash_loop_from_a_dependency_changes_no_template(sim: Sim) -> None:
+    sim.deploy("cart", 2)
+    sim.step(30)
+    before = sim.deployment("cart")["metadata"]["generation"]
+    sim.cluster.inject("crash_loop", NS, "cart")
+    sim.step(60)
+    assert sim.deployment("cart")["metadata"]["generation"] == before
+    assert all(_status(p)["restartCount"] >= 1 for p in sim.pods("cart"))
+
+
 def test_removing_the_bad_rollout_annotation_rolls_back(sim: Sim) -> None:
     sim.deploy("cart", 2)
     sim.step(30)

@@ -150,7 +150,12 @@ def test_webhook_token_auth_delivers_schema_1_2(
         "managed_by": "gke-heal",
     }
     assert opened["metric"]["labels"]["workload"] == "shop/cart"
-    assert opened["resource"]["labels"]["pod_name"] == "cart-7d9f-abcde"
+    # One incident per workload: the pods' series are reduced away, the workload stays.
+    assert opened["resource"]["labels"] == {"project_id": "local-project"}
+    assert opened["metric"]["labels"] == {"workload": "shop/cart"}
+    aggregation = opened["condition"]["conditionThreshold"]["aggregations"][0]
+    assert aggregation["crossSeriesReducer"] == "REDUCE_MAX"
+    assert aggregation["groupByFields"] == ["metric.label.workload"]
     assert float(opened["threshold_value"]) == POLICY.threshold
     assert float(opened["observed_value"]) == pytest.approx(POLICY.threshold + 0.15, abs=1e-3)
     assert opened["condition"]["conditionThreshold"]["duration"] == f"{POLICY.duration_seconds}s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -11,7 +12,9 @@ from local_cloud.clock import ManualClock
 from local_cloud.monitoring import Monitoring, load_policies
 
 DEFINITION = load_policies()
-POLICY = {p.name: p for p in DEFINITION.policies}["memory-leak"]
+# A policy that holds a breach for a while before it opens (the duration rules need one).
+POLICY = next(p for p in DEFINITION.policies if p.duration_seconds >= 60)
+ISSUE = POLICY.issue_kinds[0]
 STEP = 60.0  # one point per entity per window, as the pipeline writes them
 
 
@@ -20,6 +23,7 @@ def _run(
 ) -> Monitoring:
     monitoring = Monitoring(clock)
     t0 = clock.now()
+    labels.setdefault("issue", ISSUE)
     for i, value in enumerate(values):
         assert monitoring.write([score_series(t0 + i * STEP, value, **labels)]) == []
         clock.advance(STEP)
@@ -60,7 +64,7 @@ def test_threshold_and_duration(
     assert len(monitoring.incidents()) == incidents, case
 
 
-def test_one_incident_per_policy_and_resource(
+def test_one_incident_per_policy_and_workload(
     clock: ManualClock, score_series: SeriesFactory
 ) -> None:
     monitoring = Monitoring(clock)
@@ -71,18 +75,72 @@ def test_one_incident_per_policy_and_resource(
         t = t0 + i * STEP
         monitoring.write(
             [
-                score_series(t, POLICY.threshold + 0.1, pod="cart-a"),
-                score_series(t, POLICY.threshold + 0.1, pod="cart-b"),
+                score_series(t, POLICY.threshold + 0.1, issue=ISSUE, pod="cart-a"),
+                score_series(t, POLICY.threshold + 0.1, issue=ISSUE, pod="cart-b"),
                 score_series(t, crash.threshold + 0.1, issue="crash_loop", pod="cart-a"),
-                score_series(t, 0.99, issue="memory_leak", pod="cart-c", severity="warning"),
+                score_series(t, 0.99, issue=ISSUE, pod="cart-c", severity="warning"),
+                score_series(
+                    t, POLICY.threshold + 0.1, issue=ISSUE, pod="search-a", workload="shop/search"
+                ),
             ]
         )
         clock.advance(STEP)
         monitoring.tick()
     opened = monitoring.incidents("open")
-    keys = sorted((i.policy.name, i.series.resource_labels["pod_name"]) for i in opened)
-    assert keys == [("crash-loop", "cart-a"), ("memory-leak", "cart-a"), ("memory-leak", "cart-b")]
+    keys = sorted((i.policy.name, i.series.metric_labels["workload"]) for i in opened)
+    assert keys == [
+        ("crash-loop", "shop/cart"),
+        (POLICY.name, "shop/cart"),
+        (POLICY.name, "shop/search"),
+    ]
     assert len({i.id for i in opened}) == 3
+
+
+def test_the_group_breaches_on_the_max_of_its_pods(
+    clock: ManualClock, score_series: SeriesFactory
+) -> None:
+    """REDUCE_MAX: one pod above the threshold is enough, and the observed value is its."""
+    monitoring = Monitoring(clock)
+    t0 = clock.now()
+    cover = _points_to_cover(POLICY.duration_seconds)
+    high = POLICY.threshold + 0.15
+    for i in range(cover):
+        t = t0 + i * STEP
+        # the breaching pod alternates: no single pod holds the breach for the duration
+        hot, cold = ("cart-a", "cart-b") if i % 2 == 0 else ("cart-b", "cart-a")
+        monitoring.write(
+            [
+                score_series(t, high, issue=ISSUE, pod=hot),
+                score_series(t, 0.1, issue=ISSUE, pod=cold),
+            ]
+        )
+        clock.advance(STEP)
+        monitoring.tick()
+    (incident,) = monitoring.incidents("open")
+    assert incident.observed_value == pytest.approx(high)
+    assert incident.series.resource_labels == {"project_id": "local-project"}
+
+
+def test_without_group_by_each_series_is_its_own_incident(
+    clock: ManualClock, score_series: SeriesFactory
+) -> None:
+    ungrouped = dataclasses.replace(
+        DEFINITION,
+        policies=tuple(dataclasses.replace(p, group_by_fields=()) for p in DEFINITION.policies),
+    )
+    monitoring = Monitoring(clock, definition=ungrouped)
+    t0 = clock.now()
+    for i in range(_points_to_cover(POLICY.duration_seconds)):
+        monitoring.write(
+            [
+                score_series(t0 + i * STEP, POLICY.threshold + 0.1, issue=ISSUE, pod=pod)
+                for pod in ("cart-a", "cart-b")
+            ]
+        )
+        clock.advance(STEP)
+        monitoring.tick()
+    pods = sorted(i.series.resource_labels["pod_name"] for i in monitoring.incidents("open"))
+    assert pods == ["cart-a", "cart-b"]
 
 
 def test_auto_close_sends_closed_notice(clock: ManualClock, score_series: SeriesFactory) -> None:
@@ -101,7 +159,7 @@ def test_auto_close_sends_closed_notice(clock: ManualClock, score_series: Series
     # A new breach after the close is a new incident, with a new id.
     t = clock.now()
     for i in range(cover):
-        monitoring.write([score_series(t + i * STEP, POLICY.threshold + 0.2)])
+        monitoring.write([score_series(t + i * STEP, POLICY.threshold + 0.2, issue=ISSUE)])
     clock.advance(cover * STEP)
     monitoring.tick()
     ids = [i.id for i in monitoring.incidents()]
@@ -128,7 +186,7 @@ def test_outcome_does_not_depend_on_evaluation_cadence(
     often = _run(clock, score_series, values)
     rarely = Monitoring(ManualClock())
     t0 = rarely.clock.now()
-    rarely.write([score_series(t0 + i * STEP, v) for i, v in enumerate(values)])
+    rarely.write([score_series(t0 + i * STEP, v, issue=ISSUE) for i, v in enumerate(values)])
     rarely.tick(t0 + len(values) * STEP)
     seen = [(i.id, i.started_at, i.ended_at, i.state) for i in often.incidents()]
     assert seen, "the series should have opened an incident"

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from local_cloud.gke.faults.catalogue import BAD_IMAGE_EFFECT, CATALOGUE, FAULTS, is_bad_image
+from local_cloud.gke.faults.catalogue import (
+    BAD_IMAGE_EFFECT,
+    CATALOGUE,
+    CRASHING_IMAGE_EFFECT,
+    FAULTS,
+    is_bad_image,
+    is_crashing_image,
+)
 from local_cloud.gke.faults.stage import (
     FAULT_ANNOTATION,
     NEUTRAL,
@@ -17,6 +24,7 @@ from local_cloud.gke.faults.stage import (
 __all__ = [
     "BAD_IMAGE_EFFECT",
     "CATALOGUE",
+    "CRASHING_IMAGE_EFFECT",
     "FAULTS",
     "FAULT_ANNOTATION",
     "NEUTRAL",
@@ -27,6 +35,7 @@ __all__ = [
     "LogTemplate",
     "active_fault",
     "is_bad_image",
+    "is_crashing_image",
     "read_params",
 ]
 

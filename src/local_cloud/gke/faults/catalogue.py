@@ -7,15 +7,21 @@ Remedies are modelled honestly:
   pod back under its limit, so latency recovers.
 - `bad_rollout` and `unschedulable` roll out a new revision (a bad image, impossible requests);
   `rollout undo` fixes them, and so does removing the annotation (the cluster rolls back).
-- `crash_loop`, `error_burst`, `dependency_latency` last while the annotation is present.
+- `crash_loop` has two causes (param `cause`): `dependency` (default), a database the
+  service cannot reach at start, lasts while the annotation is present and nothing in the
+  cluster fixes it; `rollout`, a new revision whose configuration makes the process exit
+  (image tag `-crashing`), is fixed by `rollout undo`, as most crash loops after a deploy are.
+- `error_burst`, `dependency_latency` last while the annotation is present.
 - `node_not_ready` stops the node's kubelet heartbeat until the annotation is removed.
 """
 
 from __future__ import annotations
 
-from local_cloud.gke.faults.stage import Effect, FaultStage, LogTemplate, Obj, Params
+from local_cloud.gke.faults.stage import NEUTRAL, Effect, FaultStage, LogTemplate, Obj, Params
 
 BAD_IMAGE_SUFFIX = "-bad"
+CRASHING_IMAGE_SUFFIX = "-crashing"
+CRASH_CAUSES = ("dependency", "rollout")
 
 
 def _memory_leak(params: Params) -> Effect:
@@ -41,7 +47,14 @@ def _cpu_saturation(params: Params) -> Effect:
     )
 
 
+def _crash_cause(params: Params) -> str:
+    cause = str(params.get("cause", "dependency"))
+    return cause if cause in CRASH_CAUSES else "dependency"
+
+
 def _crash_loop(params: Params) -> Effect:
+    if _crash_cause(params) == "rollout":
+        return NEUTRAL  # the new revision's image carries the crash (CRASHING_IMAGE_EFFECT)
     return Effect(
         exit_after_seconds=float(params["after_seconds"]),
         exit_logs=(
@@ -91,10 +104,30 @@ BAD_IMAGE_EFFECT = Effect(
 )
 
 
+CRASHING_IMAGE_EFFECT = Effect(
+    exit_after_seconds=4.0,
+    exit_logs=(
+        LogTemplate("ERROR", 'config: invalid value for CART_CACHE_TTL: "{id}" is not a duration'),
+        LogTemplate("CRITICAL", "FATAL: configuration invalid, exiting"),
+    ),
+)
+
+
+def _crashing_config(template: Obj, params: Params) -> None:
+    """The `rollout` cause: a new revision whose configuration makes the process exit."""
+    if _crash_cause(params) != "rollout":
+        return
+    for container in template.get("spec", {}).get("containers") or []:
+        image = str(container.get("image", ""))
+        if not is_broken_image(image):
+            base = image if ":" in image else image + ":latest"
+            container["image"] = base + CRASHING_IMAGE_SUFFIX
+
+
 def _bad_image(template: Obj, params: Params) -> None:
     for container in template.get("spec", {}).get("containers") or []:
         image = str(container.get("image", ""))
-        if not is_bad_image(image):
+        if not is_broken_image(image):
             container["image"] = image + BAD_IMAGE_SUFFIX if ":" in image else image + ":latest-bad"
 
 
@@ -109,6 +142,15 @@ def _impossible_requests(template: Obj, params: Params) -> None:
 def is_bad_image(image: str) -> bool:
     """Images tagged `...-bad` run the broken build of their service."""
     return image.rsplit("/", 1)[-1].endswith(BAD_IMAGE_SUFFIX)
+
+
+def is_crashing_image(image: str) -> bool:
+    """Images tagged `...-crashing` carry a configuration the process cannot start with."""
+    return image.rsplit("/", 1)[-1].endswith(CRASHING_IMAGE_SUFFIX)
+
+
+def is_broken_image(image: str) -> bool:
+    return is_bad_image(image) or is_crashing_image(image)
 
 
 CATALOGUE: tuple[FaultStage, ...] = (
@@ -129,9 +171,11 @@ CATALOGUE: tuple[FaultStage, ...] = (
     FaultStage(
         "crash_loop", "Deployment",
         "the container exits 1 shortly after start: CrashLoopBackOff with growing back-off",
-        "remove the cause (annotation); restarts alone do not help",
+        "cause=dependency: remove the cause (annotation), restarts alone do not help; "
+        "cause=rollout: rollout undo",
         effect=_crash_loop,
-        default_params={"after_seconds": 3},
+        template_change=_crashing_config,
+        default_params={"after_seconds": 3, "cause": "dependency"},
     ),
     FaultStage(
         "bad_rollout", "Deployment",
