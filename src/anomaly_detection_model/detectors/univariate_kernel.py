@@ -162,7 +162,9 @@ def _process(
             evidence = max(evidence, W_RECENT_VALUE * _excess(x, top_x, bottom_x))
             evidence = max(evidence, W_RECENT_MEAN * _excess(mean, top_m, bottom_m))
             evidence = max(evidence, W_SURPRISE * _excess(surprise, state[SURPRISE_HI], 0.0))
-        raw = evidence / (1.0 + evidence)
+        # An excess can overflow to inf (a jump of 1e200 over a range of 1e-170): that is
+        # the strongest evidence there is, not a missing one.
+        raw = evidence / (1.0 + evidence) if evidence < math.inf else 1.0
 
         # Refractory period: within `refractory` steps of a higher raw score, stay quiet.
         # NAB counts only the first detection in a window and charges for every other one.

@@ -77,6 +77,14 @@ def test_a_jump_inside_the_range_seen_but_out_of_the_local_regime_is_flagged() -
         assert found.tolist() == [2800]
 
 
+def test_an_excess_too_large_for_a_float_scores_as_the_strongest_evidence() -> None:
+    xs = np.where(np.arange(500) % 2 == 1, 1e-170, 0.0)
+    xs[300] = 1e200
+    scores = RecordDetector().score(xs)
+    assert np.isfinite(scores).all()
+    assert scores[300] == 1.0
+
+
 def test_a_quiet_series_raises_nothing_after_it_has_learnt() -> None:
     assert alarms(seasonal(5000, seed=5), start=1500).size <= 2
 
