@@ -3,6 +3,7 @@ log lines, rollouts, node state) into a `ClusterView`. Reads only."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -145,8 +146,44 @@ def _event_line(event: Json) -> str:
     ]
 
 
-def gather(api: ClusterApi, incident: Incident, now: float, details: bool = True) -> ClusterView:
-    """Read the incident's surroundings; `details=False` skips events and logs (verification)."""
+_CPU_SUFFIX = {"n": 1e-9, "u": 1e-6, "m": 1e-3}
+
+
+def cpu_cores(quantity: Any) -> float | None:
+    """A Kubernetes CPU quantity (`250m`, `1`, `123456n`) in cores; None when unreadable."""
+    text = str(quantity or "").strip()
+    scale = _CPU_SUFFIX.get(text[-1:], 1.0)
+    try:
+        return float(text[:-1] if text[-1:] in _CPU_SUFFIX else text) * scale
+    except ValueError:
+        return None
+
+
+def cpu_shares(pods: list[Json], metrics: list[Json]) -> dict[str, float]:
+    """Pod name → CPU used over CPU limit (pods whose containers all have a limit)."""
+    used: dict[str, float] = {}
+    for item in metrics:
+        name = str((item.get("metadata") or {}).get("name", ""))
+        cores = [cpu_cores((c.get("usage") or {}).get("cpu")) for c in item.get("containers") or []]
+        if cores and all(c is not None for c in cores):
+            used[name] = sum(c or 0.0 for c in cores)
+    shares: dict[str, float] = {}
+    for pod in pods:
+        name = str((pod.get("metadata") or {}).get("name", ""))
+        limits = [
+            cpu_cores(((c.get("resources") or {}).get("limits") or {}).get("cpu"))
+            for c in (pod.get("spec") or {}).get("containers") or []
+        ]
+        if name in used and limits and all(limits):
+            shares[name] = used[name] / sum(limit or 0.0 for limit in limits)
+    return shares
+
+
+def gather(
+    api: ClusterApi, incident: Incident, now: float, details: bool = True, usage: bool = False
+) -> ClusterView:
+    """Read the incident's surroundings; `details=False` skips events and logs (verification),
+    `usage=True` adds each pod's CPU use from the metrics API (judging a scale-out)."""
     if incident.kind == "Node":
         return _gather_node(api, incident, now, details)
     deployment = api.read_deployment(incident.namespace, incident.name)
@@ -157,6 +194,10 @@ def gather(api: ClusterApi, incident: Incident, now: float, details: bool = True
     hpas = api.list_hpas(incident.namespace)
     pods = api.list_pods(incident.namespace, selector)
     pod_views = tuple(sorted((pod_view(p) for p in pods), key=lambda p: p.name))
+    if usage:
+        metrics = api.list_pod_metrics(incident.namespace, selector)
+        shares = cpu_shares(pods, metrics) if metrics else {}
+        pod_views = tuple(replace(p, cpu_limit_share=shares.get(p.name)) for p in pod_views)
     events: tuple[str, ...] = ()
     logs: tuple[str, ...] = ()
     if details:

@@ -288,7 +288,7 @@ class Healer:
                 break
             self.store.renew(incident.id, self.owner, now, settings.lease_seconds)
             try:
-                view = gather(self.api, incident, now, details=False)
+                view = gather(self.api, incident, now, details=False, usage=planned.name == "scale")
                 health = judge(planned, view)
             except KubeError as error:
                 health = Health(False, f"cannot read the cluster: {error}")

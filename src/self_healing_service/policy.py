@@ -71,7 +71,8 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("bad_rollout", (Step("rollout_undo"),)),
     Rule("unschedulable", (Step("rollout_undo"),), recent_rollout=True),
     # Doubling, the usual first step of a runbook: a half-measure leaves the pods saturated.
-    Rule("cpu_saturation", (Step("scale", {"factor": 2.0}),)),
+    # If the pods are still saturated once the new ones are ready, double once more.
+    Rule("cpu_saturation", (Step("scale", {"factor": 2.0}), Step("scale", {"factor": 2.0}))),
     Rule("node_failure", (Step("drain"),)),
 )
 

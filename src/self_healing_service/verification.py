@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from self_healing_service.decision import PlannedAction
 from self_healing_service.view import ClusterView
 
+SATURATED_CPU_SHARE = 0.9  # mean CPU over limit that still counts as saturated
 BAD_REASONS = ("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKilled", "Error")
 
 
@@ -47,10 +48,19 @@ def judge(planned: PlannedAction, view: ClusterView) -> Health:
             progressing=not workload.progress_deadline_exceeded,
         )
     ready = sum(1 for p in live if p.ready)
+    cpu = ""
+    if planned.name == "scale":
+        # Pods ready is not enough for a scale-out: it must also have relieved the CPU.
+        shares = [p.cpu_limit_share for p in live if p.ready and p.cpu_limit_share is not None]
+        if ready >= workload.replicas and shares:
+            mean = sum(shares) / len(shares)
+            if mean >= SATURATED_CPU_SHARE:
+                return Health(False, f"CPU still at {mean:.0%} of its limit after scaling")
+            cpu = f", CPU at {mean:.0%} of its limit"
     if ready < workload.replicas:
         return Health(
             False,
             f"{ready}/{workload.replicas} pods ready",
             progressing=not workload.progress_deadline_exceeded,
         )
-    return Health(True, f"{ready}/{workload.replicas} pods ready, rollout complete")
+    return Health(True, f"{ready}/{workload.replicas} pods ready, rollout complete{cpu}")

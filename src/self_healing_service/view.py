@@ -21,6 +21,7 @@ class PodView:
     node: str
     reason: str = ""
     terminating: bool = False
+    cpu_limit_share: float | None = None  # CPU used / CPU limit, when metrics were read
 
 
 @dataclass(frozen=True)

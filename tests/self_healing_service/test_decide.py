@@ -72,6 +72,7 @@ CASES = [
     ("ladder exhausted", incident(), view(), replace(ENFORCE, attempted_rungs=1), "escalate", None, "all 1 rungs tried"),
     ("bad rollout without history", incident("bad_rollout"), view(workload=workload(previous_revision=None)), ENFORCE, "escalate", None, "no previous revision"),
     ("cpu scales by doubling", incident("cpu_saturation"), view(), ENFORCE, "act", "scale", "replicas=6"),
+    ("cpu still saturated doubles again", incident("cpu_saturation"), view(workload=workload(replicas=6, updated=6, available=6)), replace(ENFORCE, attempted_rungs=1), "act", "scale", "replicas=10"),
     ("cpu at max", incident("cpu_saturation"), view(workload=workload(replicas=10, updated=10, available=10)), ENFORCE, "escalate", None, "maximum of 10"),
     ("hpa owns", incident("cpu_saturation"), view(workload=workload(hpa_name="cart", hpa_max=6)), ENFORCE, "escalate", None, "HPA cart"),
     ("share cap healthy pods", incident("crash_loop"), view(pods=(*pods(3), PodView("cart-t", "t", "Running", True, 0, "n1", terminating=True))), ENFORCE, "skip", None, "2/3 pods would be disrupted"),

@@ -56,6 +56,9 @@ def test_every_action_kind_works_with_the_manifest_permissions(
                 incident_id
             )
     assert guarded.deployment("ad")["spec"]["replicas"] == 4  # 2 doubled by the default policy
+    # Verification read the pods' CPU through metrics.k8s.io under the manifest's rules.
+    verified = [r["data"] for r in store.audit_records("0.rb-cpu") if r["kind"] == "verification"]
+    assert verified and "CPU at" in verified[-1]["reason"]
     # Diagnosis read events and logs under the same token.
     decision = next(r["data"] for r in store.audit_records("0.rb-leak") if r["kind"] == "decision")
     assert decision["logs"] or decision["events"]

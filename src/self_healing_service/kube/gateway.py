@@ -54,6 +54,7 @@ class KubernetesGateway:
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)
         self.autoscaling = client.AutoscalingV2Api(api)
+        self.custom = client.CustomObjectsApi(api)
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.timeout = timeout
@@ -155,6 +156,21 @@ class KubernetesGateway:
         found = self._json(
             "list hpas", self.autoscaling.list_namespaced_horizontal_pod_autoscaler, namespace
         )
+        return list(found.get("items") or [])
+
+    def list_pod_metrics(self, namespace: str, selector: str) -> list[Json] | None:
+        try:
+            found = self._json(
+                "list pod metrics",
+                self.custom.list_namespaced_custom_object,
+                "metrics.k8s.io",
+                "v1beta1",
+                namespace,
+                "pods",
+                label_selector=selector,
+            )
+        except PermanentKubeError:
+            return None  # no metrics server (404) or no permission for it: judge without
         return list(found.get("items") or [])
 
     def read_node(self, name: str) -> Json | None:

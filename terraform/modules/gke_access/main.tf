@@ -12,6 +12,7 @@ locals {
     { api_groups = ["apps"], resources = ["replicasets"], verbs = ["get", "list", "watch"] },
     { api_groups = ["policy"], resources = ["poddisruptionbudgets"], verbs = ["get", "list", "watch"] },
     { api_groups = ["autoscaling"], resources = ["horizontalpodautoscalers"], verbs = ["get", "list", "watch"] },
+    { api_groups = ["metrics.k8s.io"], resources = ["pods"], verbs = ["get", "list"] },
   ]
 }
 
