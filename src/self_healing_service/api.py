@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from self_healing_service.engine import Healer
+from self_healing_service.notifications import CONTROL_STREAM, control_notification
 from self_healing_service.security import require_bearer
 from self_healing_service.worker import Worker
 
@@ -112,9 +113,22 @@ def api_router(healer: Healer, worker: Worker | None) -> APIRouter:
 
     @router.put("/mode")
     def mode(body: ModeChange) -> dict[str, Any]:
+        before, _ = store.control(settings.mode)
         store.set_control(mode=body.mode)
-        control_audit("mode_changed", mode=body.mode, user=body.user)
-        return {"mode": body.mode}
+        control_audit("mode_changed", mode=body.mode, previous=before, user=body.user)
+        if body.mode != before:
+            # The team hears about it: a switch to enforce means the service will now act.
+            now = clock.now()
+            store.enqueue(
+                CONTROL_STREAM,
+                control_notification(
+                    "mode_changed", now=now, cluster=settings.cluster_name, mode=body.mode,
+                    summary=f"{body.user} changed the mode from {before} to {body.mode}",
+                    base_url=settings.public_url,
+                ),
+                now,
+            )  # fmt: skip
+        return {"mode": body.mode, "previous": before}
 
     @router.post("/silences")
     def silence(body: SilenceRequest) -> dict[str, Any]:

@@ -81,3 +81,24 @@ def notification(
             "approvers_required": 1,
         }
     return body
+
+
+CONTROL_STREAM = "control"  # the `incident_id` of notifications about the service itself
+
+
+def control_notification(
+    kind: str, *, now: float, cluster: str, mode: str, summary: str, base_url: str
+) -> dict[str, Any]:
+    """A notification about the service rather than an incident (`mode_changed`)."""
+    return {
+        "schema": SCHEMA,
+        "incident_id": CONTROL_STREAM,
+        "kind": kind,
+        "occurred_at": rfc3339(now),
+        "cluster": cluster,
+        "severity": "info",
+        "mode": mode,
+        "summary": summary[:300],
+        "reasons": [],
+        "links": {"dashboard": f"{base_url.rstrip('/')}/"},
+    }

@@ -4,6 +4,7 @@ three intake paths, the service diagnoses, acts within guardrails, verifies, and
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -375,8 +376,16 @@ def test_recommend_mode_acts_after_approval_through_the_api(
     assert 'heal_actions_total{action="rollout_restart"} 1.0' in metrics
     assert http.get("/openapi.json").json()["paths"]["/alerts/monitoring"]["post"]["requestBody"]
     mode = http.put("/api/v1/mode", json={"mode": "observe", "user": "slack:U1"}, headers=api)
-    assert mode.json() == {"mode": "observe"}
+    assert mode.json() == {"mode": "observe", "previous": "recommend"}
     assert http.get("/api/v1/status", headers=api).json()["mode"] == "observe"
+    # The team is told, once: setting the same mode again changes nothing and says nothing.
+    wait_for(lambda: "mode_changed" in chatops.kinds("control"), 10, "mode change sent")
+    same = http.put("/api/v1/mode", json={"mode": "observe", "user": "slack:U1"}, headers=api)
+    assert same.json() == {"mode": "observe", "previous": "observe"}
+    time.sleep(0.5)  # the outbox delivers every 0.1 s: a second notice would be here by now
+    (told,) = [e for e in chatops.received if e["kind"] == "mode_changed"]
+    assert told["mode"] == "observe" and "slack:U1" in told["summary"]
+    assert "from recommend to observe" in told["summary"]
 
 
 @pytest.mark.parametrize(
