@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from anomaly_detection_model.detectors.multivariate import LaggedReconstruction
+from anomaly_detection_model.detectors.multivariate import SELECTED, LaggedReconstruction
 from anomaly_detection_model.evaluation.events import EventMetrics, macro_average
 from anomaly_detection_model.evaluation.multivariate import (
     entities,
@@ -72,8 +72,8 @@ COLUMNS = (
 
 
 def shipped_setting() -> LaggedSetting:
-    """The detector's constructor defaults, as a setting of the rule's grid."""
-    params = LaggedReconstruction().get_params()
+    """The setting `gke-heal evaluate multivariate` uses, as a setting of the rule's grid."""
+    params = LaggedReconstruction(**SELECTED).get_params()
     return LaggedSetting(**{f.name: params[f.name] for f in dataclasses.fields(LaggedSetting)})
 
 
@@ -235,7 +235,8 @@ def sensitivity(console: Console) -> dict[str, object]:
     shipped = shipped_setting()
     table = Table(
         title=f"Sensitivity on the test halves: macro point F1 / event F1 of nearby settings "
-        f"(hold={shipped.hold}, adapt={shipped.adapt}); criterion = the rule's, on train only"
+        f"(in_subspace={shipped.in_subspace}); criterion = the rule's, "
+        "on train only"
     )
     for column in ("lags", "smoothing", "variance", "criterion", *NAMES):
         table.add_column(column, justify="right")

@@ -8,16 +8,17 @@ does not alarm and a sustained deviation builds up) and divided by its own high 
 over the training data; the score is the larger of the two, mapped to [0, 1] so that the
 training quantile sits at 0.5, and then held at its highest over the last `hold` steps (as
 Prometheus' `keep_firing_for`: one incident whose evidence flickers around the threshold stays
-one alarm, and the onset is not delayed). Deterministic (an eigendecomposition, no sampling).
+one alarm, and the onset is not delayed). With `in_subspace`, a third error is the vector's
+distance inside its principal subspace, each component in units of its training spread
+(Hotelling's T², the classic partner of reconstruction error in process control): it sees
+metrics that move together as they always do, only much further than they ever did.
+Deterministic (an eigendecomposition, no sampling).
 
-The default settings are the ones the label-free rule of
+`SELECTED` is the setting that the label-free rule of
 `anomaly_detection_model.evaluation.multivariate_selection` picks on the training halves of
-`shared/datasets/asd` and `smd` (`benchmarks/multivariate.py` re-runs the rule and shows it).
-
-With `adapt` > 0 the standardised rows are re-centred on a slow moving average of what the
-stream has shown (each row moves it by the fraction `adapt`): metrics whose normal level
-drifts for weeks after training are not an incident forever, while an incident of a few dozen
-rows barely moves it.
+`shared/datasets/asd` and `smd` (`benchmarks/multivariate.py` re-runs the rule and checks it);
+`gke-heal evaluate multivariate` uses it. The constructor's defaults are the settings the
+entity model (`anomaly_detection_model.model`) was validated with on the simulator.
 
 Batch `fit` learns from a training array. Fed one row at a time with no `fit`, the detector
 keeps the first `warmup` rows, fits on them, then scores (0 until then).
@@ -39,6 +40,9 @@ from anomaly_detection_model.detectors.catalogue import CatalogueEntry
 Vector = Sequence[float] | npt.NDArray[np.floating[Any]]
 Array = npt.NDArray[np.float64]
 CLIP = 20.0  # standardised values beyond this are one broken sensor, not more evidence
+# Chosen on training data only, by the rule of evaluation.multivariate_selection; never by
+# looking at test labels. Change it only by re-running that rule (benchmarks/multivariate.py).
+SELECTED: dict[str, Any] = {"lags": 3, "smoothing": 0.3, "variance": 0.95, "in_subspace": False}
 
 
 @dataclass
@@ -49,6 +53,8 @@ class _Subspace:
     components: Array  # (k, d)
     residual_scale: Array  # (d,)
     normaliser: float = 1.0
+    component_scale: Array | None = None  # (k,) spread of each component on training data
+    distance_normaliser: float = 1.0
 
     @classmethod
     def fit(cls, data: Array, variance: float, normalise_residuals: bool) -> _Subspace:
@@ -67,6 +73,7 @@ class _Subspace:
             k = min(k, data.shape[1] - 1) if data.shape[1] > 1 else 0
         components = vectors[:, :k].T
         subspace = cls(mean, components, np.ones(data.shape[1]))
+        subspace.component_scale = np.sqrt(values[:k]) + 1e-6
         if normalise_residuals:
             residuals = subspace.residuals(data)
             subspace.residual_scale = np.sqrt((residuals**2).mean(axis=0)) + 1e-2
@@ -83,6 +90,14 @@ class _Subspace:
         scaled = self.residuals(data) / self.residual_scale
         return np.asarray(np.sqrt((scaled**2).mean(axis=1)), dtype=np.float64)
 
+    def distance(self, data: Array) -> Array:
+        """Root-mean-square of each row's principal components in training-spread units."""
+        if self.components.size == 0:
+            return np.zeros(len(data))
+        scale = self.component_scale if self.component_scale is not None else 1.0
+        inside = ((data - self.mean) @ self.components.T) / scale
+        return np.asarray(np.sqrt((inside**2).mean(axis=1)), dtype=np.float64)
+
 
 @dataclass
 class StreamState:
@@ -91,7 +106,6 @@ class StreamState:
     recent: deque[Array]
     smoothed: list[float] | None
     held: deque[float] = field(default_factory=deque)
-    offset: Array | None = None  # the slow moving average of standardised rows (`adapt`)
 
 
 class LaggedReconstruction(Detector[Vector]):
@@ -105,20 +119,17 @@ class LaggedReconstruction(Detector[Vector]):
         quantile: float = 0.995,
         warmup: int = 500,
         hold: int = 1,
-        adapt: float = 0.0,
+        in_subspace: bool = False,
     ) -> None:
         if hold < 1:
             raise ValueError("hold: must be at least 1 step")
-        if not 0.0 <= adapt < 1.0:
-            raise ValueError("adapt: must be in [0, 1)")
         self.lags = lags
         self.variance = variance
         self.smoothing = smoothing
         self.quantile = quantile
         self.warmup = warmup
         self.hold = hold
-        self.adapt = adapt
-        self._offset: Array | None = None
+        self.in_subspace = in_subspace
         self._center: Array | None = None
         self._scale: Array | None = None
         self._views: list[_Subspace] = []
@@ -147,14 +158,15 @@ class LaggedReconstruction(Detector[Vector]):
             _Subspace.fit(z, self.variance, normalise_residuals=False),
             _Subspace.fit(lagged, self.variance, normalise_residuals=True),
         ]
-        raw = [view.error(x) for view, x in zip(self._views, (z, lagged), strict=True)]
-        for view, errors in zip(self._views, raw, strict=True):
-            smoothed = self._ewma(errors, None)
-            view.normaliser = max(float(np.quantile(smoothed, self.quantile)), 1e-9)
+        raw = self._errors(z, lagged)
+        levels = [max(float(np.quantile(self._ewma(e, None), self.quantile)), 1e-9) for e in raw]
+        for view, level in zip(self._views, levels, strict=False):
+            view.normaliser = level
+        if self.in_subspace:
+            self._views[0].distance_normaliser = levels[-1]
         self._context.clear()
         self._smoothed = None
         self._held.clear()
-        self._offset = None
         self._buffer = []
         combined = self._held_max(self._combine([self._ewma(e, None) for e in raw]), [])
         self.threshold_ = float(np.quantile(combined, self.quantile))
@@ -164,10 +176,10 @@ class LaggedReconstruction(Detector[Vector]):
         """Prequential scores of a batch; equal to scoring the rows one by one."""
         data = np.asarray(xs, dtype=np.float64)
         if self._views and data.ndim == 2 and len(data):
-            z, self._offset = self._recentre(self._standardise(data), self._offset)
+            z = self._standardise(data)
             history = list(self._context)
             lagged = self._stack(z, history)
-            raw = [view.error(x) for view, x in zip(self._views, (z, lagged), strict=True)]
+            raw = self._errors(z, lagged)
             smoothed = [self._ewma(e, s) for e, s in zip(raw, self._state(), strict=True)]
             for row in z[-self.lags :] if self.lags else []:
                 self._context.append(row)
@@ -182,9 +194,7 @@ class LaggedReconstruction(Detector[Vector]):
     def score_one(self, x: Vector) -> float:
         if not self._views:
             return 0.0
-        z = self._recentre(
-            self._standardise(np.asarray(x, dtype=np.float64)[None, :]), self._offset
-        )[0]
+        z = self._standardise(np.asarray(x, dtype=np.float64)[None, :])
         lagged = self._stack(z, list(self._context))
         smoothed = self._next_smoothed(z, lagged)
         return max([self._combined_one(smoothed), *self._held])
@@ -196,7 +206,7 @@ class LaggedReconstruction(Detector[Vector]):
             if len(self._buffer) >= self.warmup:
                 self.fit(np.vstack(self._buffer))
             return
-        z, self._offset = self._recentre(self._standardise(row[None, :]), self._offset)
+        z = self._standardise(row[None, :])
         lagged = self._stack(z, list(self._context))
         self._smoothed = self._next_smoothed(z, lagged)
         if self.hold > 1:
@@ -218,16 +228,13 @@ class LaggedReconstruction(Detector[Vector]):
         state by `x` (as `score_then_learn`). The fitted model never changes."""
         if not self._views:
             return 0.0
-        z, offset = self._recentre(
-            self._standardise(np.asarray(x, dtype=np.float64)[None, :]), stream.offset
-        )
+        z = self._standardise(np.asarray(x, dtype=np.float64)[None, :])
         lagged = self._stack(z, list(stream.recent))
         smoothed = self._next_smoothed(z, lagged, self._stream_levels(stream))
         combined = self._combined_one(smoothed)
         score = max([combined, *stream.held])
         if learn:
             stream.smoothed = smoothed
-            stream.offset = offset
             if self.lags:
                 stream.recent.append(z[0])
             if self.hold > 1:
@@ -240,7 +247,7 @@ class LaggedReconstruction(Detector[Vector]):
 
     def _stream_levels(self, stream: StreamState) -> list[float | None]:
         if stream.smoothed is None:
-            return [None] * len(self._views)
+            return [None] * len(self._normalisers())
         return list(stream.smoothed)
 
     def to_dict(self) -> dict[str, Any]:
@@ -258,6 +265,10 @@ class LaggedReconstruction(Detector[Vector]):
                     "components": v.components.tolist(),
                     "residual_scale": v.residual_scale.tolist(),
                     "normaliser": v.normaliser,
+                    "component_scale": (
+                        None if v.component_scale is None else v.component_scale.tolist()
+                    ),
+                    "distance_normaliser": v.distance_normaliser,
                 }
                 for v in self._views
             ],
@@ -278,6 +289,12 @@ class LaggedReconstruction(Detector[Vector]):
                 ),
                 residual_scale=np.asarray(v["residual_scale"], dtype=np.float64),
                 normaliser=float(v["normaliser"]),
+                component_scale=(
+                    None
+                    if v.get("component_scale") is None
+                    else np.asarray(v["component_scale"], dtype=np.float64)
+                ),
+                distance_normaliser=float(v.get("distance_normaliser", 1.0)),
             )
             for i, v in enumerate(data["views"])
         ]
@@ -285,12 +302,27 @@ class LaggedReconstruction(Detector[Vector]):
 
     # ---- internals ---------------------------------------------------------------------
     def _state(self) -> list[float | None]:
-        return list(self._smoothed) if self._smoothed is not None else [None] * len(self._views)
+        if self._smoothed is not None:
+            return list(self._smoothed)
+        return [None] * len(self._normalisers())
+
+    def _errors(self, z: Array, lagged: Array) -> list[Array]:
+        """The raw error series: reconstruction of each view, then the in-subspace distance."""
+        errors = [view.error(x) for view, x in zip(self._views, (z, lagged), strict=True)]
+        if self.in_subspace:
+            errors.append(self._views[0].distance(z))
+        return errors
+
+    def _normalisers(self) -> list[float]:
+        levels = [view.normaliser for view in self._views]
+        if self.in_subspace:
+            levels.append(self._views[0].distance_normaliser)
+        return levels
 
     def _next_smoothed(
         self, z: Array, lagged: Array, previous: list[float | None] | None = None
     ) -> list[float]:
-        errors = [float(view.error(x)[0]) for view, x in zip(self._views, (z, lagged), strict=True)]
+        errors = [float(e[0]) for e in self._errors(z, lagged)]
         previous = self._state() if previous is None else previous
         a = self.smoothing
         return [
@@ -307,18 +339,6 @@ class LaggedReconstruction(Detector[Vector]):
         z = (data - self._center) / self._scale
         # Missing values are read as normal (the training mean) rather than guessed at.
         return np.clip(np.where(np.isfinite(z), z, 0.0), -CLIP, CLIP)
-
-    def _recentre(self, z: Array, offset: Array | None) -> tuple[Array, Array | None]:
-        """Rows minus the moving average of the rows before each, and the updated average."""
-        if not self.adapt:
-            return z, offset
-        level = np.zeros(z.shape[1]) if offset is None else offset.copy()
-        out = np.empty_like(z)
-        a = self.adapt
-        for i, row in enumerate(z):  # prequential: a row is judged before it moves the level
-            out[i] = row - level
-            level += a * (row - level)
-        return out, level
 
     def _stack(self, z: Array, history: list[Array] | None = None) -> Array:
         """Each row followed by its `lags` predecessors (the first row stands in for missing ones)."""
@@ -354,7 +374,7 @@ class LaggedReconstruction(Detector[Vector]):
 
     def _combine(self, smoothed: Sequence[Array]) -> Array:
         ratio = np.max(
-            [s / view.normaliser for s, view in zip(smoothed, self._views, strict=True)], axis=0
+            [s / level for s, level in zip(smoothed, self._normalisers(), strict=True)], axis=0
         )
         return np.asarray(1.0 - 0.5 ** (ratio * ratio), dtype=np.float64)
 

@@ -29,9 +29,10 @@ class BatchDetector(Protocol):
 
 
 def _lagged() -> BatchDetector:
-    from anomaly_detection_model.detectors.multivariate import LaggedReconstruction
+    from anomaly_detection_model.detectors.multivariate import SELECTED, LaggedReconstruction
 
-    return LaggedReconstruction()
+    # The setting the label-free rule picked (evaluation.multivariate_selection).
+    return LaggedReconstruction(**SELECTED)
 
 
 def _pca() -> BatchDetector:

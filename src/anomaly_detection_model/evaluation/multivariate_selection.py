@@ -2,8 +2,10 @@
 
 The rule: hold out the last quarter of each entity's `train`; fit every candidate on the
 first three quarters and take its threshold as the usual high quantile of its scores there;
-inject synthetic anomalies of generic kinds (level shifts, spikes, ramps, frozen metrics and
-metrics swapped with another moment's values, which breaks their correlation with the rest)
+inject synthetic anomalies of generic kinds (level shifts, spikes, ramps, frozen metrics,
+metrics swapped with another moment's values, which breaks their correlation with the rest,
+and surges: all metrics moving together along their main direction of joint variation, as they
+normally do, but much further)
 into copies of the held-out quarter; and score the candidate there exactly as the real
 evaluation would (point-wise F1 and event F1, macro-averaged). The false alarms in the
 held-out quarter count against a candidate too, so calibration is part of the criterion.
@@ -38,7 +40,7 @@ Array = npt.NDArray[np.float64]
 HOLDOUT = 0.25  # the last quarter of train plays the part of the test half
 ROWS_PER_SEGMENT = 400  # one injected anomaly per this many held-out rows
 MIN_LENGTH, MAX_LENGTH = 3, 60  # injected segment lengths, log-uniform between these
-KINDS = ("shift", "spike", "ramp", "freeze", "swap")
+KINDS = ("shift", "spike", "ramp", "freeze", "swap", "surge")
 SEEDS = (0, 1, 2)
 
 
@@ -49,8 +51,7 @@ class LaggedSetting:
     lags: int
     smoothing: float
     variance: float
-    hold: int
-    adapt: float
+    in_subspace: bool
 
     @property
     def label(self) -> str:
@@ -65,9 +66,7 @@ class LaggedSetting:
 # The settings the rule chooses among, simplest first (ties go to the first).
 LAGGED_GRID: tuple[LaggedSetting, ...] = tuple(
     LaggedSetting(*values)
-    for values in itertools.product(
-        (1, 2, 3), (0.3, 0.5, 0.7), (0.85, 0.9, 0.95), (1, 5), (0.0, 0.001)
-    )
+    for values in itertools.product((1, 2, 3), (0.3, 0.5, 0.7), (0.85, 0.9, 0.95), (False, True))
 )
 
 
@@ -128,6 +127,15 @@ class Selection:
         return max(self.scores, key=key)
 
 
+def _main_direction(head: Array, scale: Array, moving: npt.NDArray[np.intp]) -> Array:
+    """One training spread along the head's first principal direction, in raw units."""
+    z = (head[:, moving] - head[:, moving].mean(axis=0)) / scale[moving]
+    values, vectors = np.linalg.eigh(np.cov(z, rowvar=False).reshape(moving.size, moving.size))
+    direction = np.zeros(head.shape[1])
+    direction[moving] = vectors[:, -1] * np.sqrt(max(float(values[-1]), 0.0)) * scale[moving]
+    return direction
+
+
 def _column_scales(head: Array) -> tuple[Array, npt.NDArray[np.intp]]:
     """Each column's spread on the training head, and the columns that move at all."""
     scale = np.nanstd(head, axis=0)
@@ -149,6 +157,7 @@ def inject(
     data = np.array(tail, dtype=np.float64, copy=True)
     labels = np.zeros(len(data), dtype=np.int8)
     scale, moving = _column_scales(head)
+    surge = _main_direction(head, scale, moving)
     count = max(1, len(data) // ROWS_PER_SEGMENT)
     slot = len(data) // count
     for i in range(count):
@@ -172,6 +181,8 @@ def inject(
             data[start:end, columns] += ramp * sign * rng.uniform(4, 8, columns.size) * size
         elif kind == "freeze":
             data[start:end, columns] = data[max(start - 1, 0), columns]
+        elif kind == "surge":
+            data[start:end] += sign[0] * rng.uniform(3, 6) * surge
         else:  # swap: plausible values of these metrics, from another moment of the head
             origin = int(rng.integers(0, max(1, len(head) - length)))
             data[start:end, columns] = head[origin : origin + length, columns]
