@@ -134,8 +134,16 @@ def evaluate_folder(
 
 def report(results: list[EntityResult], macro: EventMetrics, detector: str) -> dict[str, Any]:
     """The JSON form of one detector's results."""
+    from anomaly_detection_model.detectors.multivariate import SELECTED
+
+    settings = dict(SELECTED) if detector == "lagged_reconstruction" else {}
     return {
         "detector": detector,
+        "settings": settings,
+        "settings_rule": "label-free: held-out quarter of train with injected anomalies "
+        "(evaluation.multivariate_selection)"
+        if settings
+        else "library defaults",
         "threshold_rule": f"quantile {DEFAULT_QUANTILE} of training scores",
         "macro": macro.as_dict(),
         "entities": {
