@@ -2,12 +2,11 @@
 
 The rule: hold out the last quarter of each entity's `train`; fit every candidate on the
 first three quarters and take its threshold as the usual high quantile of its scores there;
-inject synthetic anomalies of generic kinds (level shifts, spikes, ramps, frozen metrics,
-metrics swapped with another moment's values, which breaks their correlation with the rest,
-and surges: all metrics moving together along their main direction of joint variation, as they
-normally do, but much further)
-into copies of the held-out quarter; and score the candidate there exactly as the real
-evaluation would (point-wise F1 and event F1, macro-averaged). The false alarms in the
+inject synthetic anomalies of generic kinds into copies of the held-out quarter (level
+shifts, spikes, ramps, frozen metrics, metrics swapped with another moment's values, which
+breaks their correlation with the rest, and surges: all metrics moving together along their
+main direction of joint variation, as they normally do, but much further); and score the
+candidate there exactly as the real evaluation would (point-wise F1 and event F1, macro-averaged). The false alarms in the
 held-out quarter count against a candidate too, so calibration is part of the criterion.
 The candidate with the best mean of point F1 and event F1, averaged over groups (data sets),
 wins; ties go to the earlier (simpler) candidate. The test halves and their labels are never
@@ -15,7 +14,8 @@ an input: the functions below take training arrays only.
 
 This follows the synthetic-injection idea of unsupervised model selection for anomaly
 detection (Goswami et al., ICLR 2023); the injected kinds and sizes are fixed here, not
-fitted to any data set.
+fitted to any data set. Known limit: the held-out quarter directly follows the fitted part,
+so drift that builds up over weeks (as between SMD's train and test halves) is not seen.
 """
 
 from __future__ import annotations
