@@ -208,7 +208,8 @@ class LocalStack:
         on_progress("clock, cluster and alerting loops")
         self.cluster.start()
         self._stoppers.append(self.cluster.stop)
-        self._loop("pipeline", self._pipeline_tick, o.window_seconds / 4)
+        # Check the watermark every 5 simulated seconds (60 s windows): windows close promptly.
+        self._loop("pipeline", self._pipeline_tick, o.window_seconds / 12)
         self._loop("monitoring", lambda: self.monitoring.tick(), o.telemetry_interval)
         return self.urls
 
