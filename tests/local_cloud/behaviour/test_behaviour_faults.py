@@ -37,6 +37,20 @@ def _restart(sim: Sim, name: str, stamp: str) -> None:
     sim.patch("deployments", name, change)
 
 
+def _rollout_undo(sim: Sim, name: str) -> None:
+    """`kubectl rollout undo`: revision 1's ReplicaSet template goes back on the Deployment."""
+    first = next(
+        rs for rs in sim.replicasets(name) if rs["metadata"]["annotations"][REVISION] == "1"
+    )
+    template = copy.deepcopy(first["spec"]["template"])
+    template["metadata"]["labels"].pop(HASH_LABEL)
+
+    def undo(obj: Obj) -> None:
+        obj["spec"]["template"] = template
+
+    sim.patch("deployments", name, undo)
+
+
 def test_memory_leak_ends_in_oomkilled_137_restart_relieves_it_and_the_fix_ends_it(
     sim: Sim,
 ) -> None:
@@ -164,17 +178,7 @@ def test_bad_rollout_fails_readiness_logs_errors_and_undo_fixes_it(sim: Sim) -> 
         c for c in sim.deployment("cart")["status"]["conditions"] if c["type"] == "Progressing"
     )
     assert progressing["reason"] == "ProgressDeadlineExceeded"
-    # kubectl rollout undo: the previous ReplicaSet's template goes back on the Deployment.
-    old = next(
-        rs for rs in sim.replicasets("cart") if rs["metadata"]["annotations"][REVISION] == "1"
-    )
-    template = copy.deepcopy(old["spec"]["template"])
-    template["metadata"]["labels"].pop(HASH_LABEL)
-
-    def undo(obj: Obj) -> None:
-        obj["spec"]["template"] = template
-
-    sim.patch("deployments", "cart", undo)
+    _rollout_undo(sim, "cart")
     sim.step(120)
     pods = sim.pods("cart")
     assert len(pods) == 4 and all(ready(p) for p in pods)
@@ -202,17 +206,7 @@ def test_crash_loop_after_a_config_rollout_crashes_the_new_pods_and_undo_fixes_i
     assert old and all(ready(p) for p in old)  # maxUnavailable keeps the old ones serving
     _, logs = sim.sink.drain()
     assert any("configuration invalid" in str(e.get("textPayload", e)) for e in logs)
-    # kubectl rollout undo, with the fault still annotated: the old revision runs fine.
-    first = next(
-        rs for rs in sim.replicasets("cart") if rs["metadata"]["annotations"][REVISION] == "1"
-    )
-    template = copy.deepcopy(first["spec"]["template"])
-    template["metadata"]["labels"].pop(HASH_LABEL)
-
-    def undo(obj: Obj) -> None:
-        obj["spec"]["template"] = template
-
-    sim.patch("deployments", "cart", undo)
+    _rollout_undo(sim, "cart")  # the fault stays annotated: the old revision runs fine
     sim.step(120)
     pods = sim.pods("cart")
     assert len(pods) == 3 and all(ready(p) for p in pods)
