@@ -21,6 +21,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("apps", "replicasets"): {"get", "list", "watch"},
     ("policy", "poddisruptionbudgets"): {"get", "list", "watch"},
     ("autoscaling", "horizontalpodautoscalers"): {"get", "list", "watch"},
+    ("metrics.k8s.io", "pods"): {"get", "list"},  # verifying a scale-out by the pods' CPU
 }
 # Without these the catalogue cannot work at all.
 NEEDED: dict[tuple[str, str], set[str]] = {
