@@ -3,13 +3,15 @@
 It scores records: how far the current observation pushes a feature of the stream past
 everything that feature did before (the value itself, a slow level, how long the value
 stays in one band, the highs of the recent window, the value's surprise against the local
-regime). A refractory period keeps it from repeating itself right after a detection.
+regime, and the surprise of its difference from one day earlier, when the series repeats
+daily). A refractory period keeps it from repeating itself right after a detection.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +19,7 @@ import numpy.typing as npt
 from anomaly_detection_model.base import Detector
 from anomaly_detection_model.detectors.catalogue import CatalogueEntry
 from anomaly_detection_model.detectors.univariate_kernel import Arrays, new_state, process
+from anomaly_detection_model.detectors.univariate_season import DAILY_PERIODS
 
 
 def _as_array(xs: Sequence[float | None] | npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -31,7 +34,9 @@ class RecordDetector(Detector[float]):
     Hyperparameters: `mean_window` (fast rolling mean), `level_window` (slow rolling mean,
     whose new lows mean a level drop), `bins` (value bands for run lengths), `horizon`
     (the recent window, as a fraction of the history seen so far), `warmup` (observations
-    learnt before anything is scored) and `refractory` (steps a raw score silences lower ones).
+    learnt before anything is scored), `refractory` (steps a raw score silences lower ones)
+    and `periods` (candidate seasonal lags in observations, by default a day at common
+    sampling intervals; empty turns the seasonal evidence off).
     Missing values (None, NaN) score 0 and are not learnt.
     """
 
@@ -43,9 +48,12 @@ class RecordDetector(Detector[float]):
         horizon: float = 0.5,
         warmup: int = 10,
         refractory: int = 100,
+        periods: Sequence[int] = DAILY_PERIODS,
     ) -> None:
         if min(mean_window, level_window, bins) < 1 or warmup < 0 or refractory < 0:
             raise ValueError("windows and bins must be >= 1; warmup and refractory >= 0")
+        if any(int(p) < 2 for p in periods):
+            raise ValueError("periods must be >= 2 observations")
         if not 0.0 < horizon <= 1.0:
             raise ValueError("horizon must be in (0, 1]")
         self.mean_window = mean_window
@@ -54,19 +62,24 @@ class RecordDetector(Detector[float]):
         self.horizon = horizon
         self.warmup = warmup
         self.refractory = refractory
-        self._arrays = new_state(max(mean_window, level_window), refractory, bins)
+        self.periods = tuple(int(p) for p in periods)
+        self._periods = np.array(self.periods, dtype=np.int64)
+        self._arrays = new_state(max(mean_window, level_window), refractory, bins, self._periods)
 
     def _process(
         self, arrays: Arrays, xs: npt.NDArray[np.float64], learn: bool
     ) -> npt.NDArray[np.float64]:
         out = np.zeros(xs.shape[0], dtype=np.float64)
-        state, ring, recent, blocks, runs = arrays
+        state, ring, recent, blocks, runs, season, history = arrays
         process(
             state,
             ring,
             recent,
             blocks,
             runs,
+            season,
+            history,
+            self._periods,
             xs,
             out,
             self.mean_window,
@@ -81,9 +94,8 @@ class RecordDetector(Detector[float]):
 
     def score_one(self, x: float | None) -> float:
         # Scoring must not change state: run on copies.
-        state, ring, recent, blocks, runs = self._arrays
-        copies = (state.copy(), ring.copy(), recent.copy(), blocks.copy(), runs.copy())
-        return float(self._process(copies, _as_array([x]), learn=False)[0])
+        copies = tuple(array.copy() for array in self._arrays)
+        return float(self._process(cast(Arrays, copies), _as_array([x]), learn=False)[0])
 
     def learn_one(self, x: float | None) -> None:
         self._process(self._arrays, _as_array([x]), learn=True)
@@ -108,8 +120,8 @@ CATALOGUE_ENTRIES = (
         RecordDetector,
         threshold=0.051,
         description=(
-            "never-seen extremes of value, rolling mean and spread, and of surprise against"
-            " the local regime, with a refractory period"
+            "never-seen extremes of value, rolling mean and spread, of surprise against the"
+            " local regime and of a broken daily rhythm, with a refractory period"
         ),
     ),
 )

@@ -106,13 +106,51 @@ def test_compiled_and_plain_python_kernels_agree() -> None:
     detector = RecordDetector()
     plain = np.zeros(xs.size)
     univariate_kernel._process(
-        *detector._arrays, xs, plain, 10, 200, 6, 0.5, 10, detector.refractory, True
+        *detector._arrays,
+        detector._periods,
+        xs,
+        plain,
+        10,
+        200,
+        6,
+        0.5,
+        10,
+        detector.refractory,
+        True,
     )
     np.testing.assert_allclose(plain, compiled, rtol=1e-12, atol=1e-12)
 
 
+def daily(days: int, seed: int, period: int = 288) -> np.ndarray:
+    """A square daily rhythm like a working-hours load: high for a third of each day."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(days * period)
+    high = (t % period) < period // 3
+    return np.where(high, 80.0, 20.0) + rng.normal(0, 3, t.size)
+
+
+def test_a_daily_peak_that_does_not_come_is_flagged_only_by_the_seasonal_evidence() -> None:
+    for seed in range(3):
+        xs = daily(14, seed)
+        day = 10 * 288
+        xs[day : day + 96] = 20.0 + np.random.default_rng(seed).normal(0, 3, 96)
+        scores = RecordDetector().score(xs)
+        found = np.flatnonzero(scores[3 * 288 :] >= THRESHOLD) + 3 * 288
+        assert np.any((found >= day) & (found < day + 96)), seed
+        assert found.size <= 3
+        without = RecordDetector(periods=()).score(xs)
+        assert not np.any(without[day : day + 96] >= THRESHOLD)
+
+
+def test_an_unbroken_daily_rhythm_raises_nothing_after_it_has_learnt() -> None:
+    for seed in range(3):
+        scores = RecordDetector().score(daily(14, seed))
+        assert np.count_nonzero(scores[3 * 288 :] >= THRESHOLD) <= 1
+
+
 @pytest.mark.parametrize(
-    "params", [{"mean_window": 0}, {"bins": 0}, {"horizon": 0.0}, {"refractory": -1}]
+    "params",
+    [{"mean_window": 0}, {"bins": 0}, {"horizon": 0.0}, {"refractory": -1}, {"periods": (1,)}],
 )
 def test_invalid_hyperparameters_are_refused(params: dict[str, float]) -> None:
     with pytest.raises(ValueError):
