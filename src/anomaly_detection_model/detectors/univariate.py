@@ -4,7 +4,12 @@ It scores records: how far the current observation pushes a feature of the strea
 everything that feature did before (the value itself, a slow level, how long the value
 stays in one band, the highs of the recent window, the value's surprise against the local
 regime, and the surprise of its difference from one day earlier, when the series repeats
-daily). A refractory period keeps it from repeating itself right after a detection.
+daily). Given the row times, a rare missing row is evidence too. A refractory period keeps
+it from repeating itself right after a detection.
+
+Row times are optional everywhere (`time=` on the streaming methods, `times=` on the batch
+ones), in seconds on any fixed origin (the Unix epoch, say); without them the detector
+scores the values alone, exactly as before times existed.
 """
 
 from __future__ import annotations
@@ -28,6 +33,17 @@ def _as_array(xs: Sequence[float | None] | npt.NDArray[np.float64]) -> npt.NDArr
     return np.array([math.nan if x is None else float(x) for x in xs], dtype=np.float64)
 
 
+def _as_times(
+    times: Sequence[float | None] | npt.NDArray[np.float64] | None, rows: int
+) -> npt.NDArray[np.float64]:
+    if times is None:
+        return np.full(rows, math.nan, dtype=np.float64)
+    array = _as_array(times)
+    if array.shape != (rows,):
+        raise ValueError(f"times: expected {rows} row times, got {array.shape[0]}")
+    return array
+
+
 class RecordDetector(Detector[float]):
     """Scores never-seen extremes of a stream's value, levels, runs, recent window and surprise.
 
@@ -37,7 +53,8 @@ class RecordDetector(Detector[float]):
     learnt before anything is scored), `refractory` (steps a raw score silences lower ones)
     and `periods` (candidate seasonal lags in observations, by default a day at common
     sampling intervals; empty turns the seasonal evidence off).
-    Missing values (None, NaN) score 0 and are not learnt.
+    Missing values (None, NaN) score 0 and are not learnt; a missing time only means no gap
+    evidence for that row.
     """
 
     def __init__(
@@ -67,10 +84,14 @@ class RecordDetector(Detector[float]):
         self._arrays = new_state(max(mean_window, level_window), refractory, bins, self._periods)
 
     def _process(
-        self, arrays: Arrays, xs: npt.NDArray[np.float64], learn: bool
+        self,
+        arrays: Arrays,
+        xs: npt.NDArray[np.float64],
+        times: npt.NDArray[np.float64],
+        learn: bool,
     ) -> npt.NDArray[np.float64]:
         out = np.zeros(xs.shape[0], dtype=np.float64)
-        state, ring, recent, blocks, runs, season, history = arrays
+        state, ring, recent, blocks, runs, season, history, clock = arrays
         process(
             state,
             ring,
@@ -79,8 +100,10 @@ class RecordDetector(Detector[float]):
             runs,
             season,
             history,
+            clock,
             self._periods,
             xs,
+            times,
             out,
             self.mean_window,
             self.level_window,
@@ -92,24 +115,42 @@ class RecordDetector(Detector[float]):
         )
         return out
 
-    def score_one(self, x: float | None) -> float:
+    def score_one(self, x: float | None, time: float | None = None) -> float:
         # Scoring must not change state: run on copies.
         copies = tuple(array.copy() for array in self._arrays)
-        return float(self._process(cast(Arrays, copies), _as_array([x]), learn=False)[0])
+        return float(
+            self._process(cast(Arrays, copies), _as_array([x]), _as_times([time], 1), False)[0]
+        )
 
-    def learn_one(self, x: float | None) -> None:
-        self._process(self._arrays, _as_array([x]), learn=True)
+    def learn_one(self, x: float | None, time: float | None = None) -> None:
+        self._process(self._arrays, _as_array([x]), _as_times([time], 1), learn=True)
 
-    def score_then_learn(self, x: float | None) -> float:
-        return float(self._process(self._arrays, _as_array([x]), learn=True)[0])
+    def score_then_learn(self, x: float | None, time: float | None = None) -> float:
+        return float(
+            self._process(self._arrays, _as_array([x]), _as_times([time], 1), learn=True)[0]
+        )
 
     def score(
-        self, xs: Sequence[float | None] | npt.NDArray[np.float64]
+        self,
+        xs: Sequence[float | None] | npt.NDArray[np.float64],
+        times: Sequence[float | None] | npt.NDArray[np.float64] | None = None,
     ) -> npt.NDArray[np.float64]:
-        return self._process(self._arrays, _as_array(xs), learn=True)
+        values = _as_array(xs)
+        return self._process(self._arrays, values, _as_times(times, values.shape[0]), learn=True)
 
-    def fit(self, xs: Sequence[float | None] | npt.NDArray[np.float64]) -> RecordDetector:
-        self._process(self._arrays, _as_array(xs), learn=True)
+    def score_with_times(
+        self, xs: npt.NDArray[np.float64], times: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """`score` with every row's time: what the NAB runner calls (`nab.evaluation`)."""
+        return self.score(xs, times)
+
+    def fit(
+        self,
+        xs: Sequence[float | None] | npt.NDArray[np.float64],
+        times: Sequence[float | None] | npt.NDArray[np.float64] | None = None,
+    ) -> RecordDetector:
+        values = _as_array(xs)
+        self._process(self._arrays, values, _as_times(times, values.shape[0]), learn=True)
         return self
 
 
@@ -121,7 +162,8 @@ CATALOGUE_ENTRIES = (
         threshold=0.051,
         description=(
             "never-seen extremes of value, rolling mean and spread, of surprise against the"
-            " local regime and of a broken daily rhythm, with a refractory period"
+            " local regime, of a broken daily rhythm and rare missing rows, with a refractory"
+            " period"
         ),
     ),
 )

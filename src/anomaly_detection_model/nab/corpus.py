@@ -40,6 +40,10 @@ class NabFile:
     def __len__(self) -> int:
         return len(self.timestamps)
 
+    def seconds(self) -> npt.NDArray[np.float64]:
+        """Each row's time in seconds since the Unix epoch (what a detector reading times gets)."""
+        return row_seconds(self.timestamps, self.key)
+
 
 def parse_timestamp(text: str) -> datetime:
     """Parse a NAB timestamp; raises ValueError naming the text when it is not one."""
@@ -53,6 +57,15 @@ def parse_timestamp(text: str) -> datetime:
         return datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"not a timestamp: {text!r}") from None
+
+
+def row_seconds(timestamps: list[str], source: str) -> npt.NDArray[np.float64]:
+    """Timestamps as seconds since the Unix epoch; CorpusError naming `source` if one is bad."""
+    try:
+        times = np.array([parse_timestamp(t) for t in timestamps], dtype="datetime64[us]")
+    except ValueError as exc:
+        raise CorpusError(f"{source}: field 'timestamp': {exc}") from None
+    return times.astype(np.int64).astype(np.float64) / 1e6
 
 
 def _parse_value(text: str) -> float:

@@ -1,7 +1,8 @@
 """Run a detector over a NAB corpus and score it: per profile, per category and in total.
 
 The detector is cloned fresh for every file and sees its rows strictly in order (score,
-then learn). One configuration serves every file; the threshold is either optimised over
+then learn): each row's value and, when the detector reads them (`ReadsRowTimes`), its time.
+Never the labels, never a later row. One configuration serves every file; the threshold is either optimised over
 the whole corpus (NAB's scoreboard) or the detector's own fixed threshold.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +31,17 @@ from anomaly_detection_model.nab.scoring import (
 Progress = Callable[[NabFile], None]
 
 
+@runtime_checkable
+class ReadsRowTimes(Protocol):
+    """A detector that also reads each row's time (seconds since the Unix epoch)."""
+
+    def score_with_times(
+        self, xs: npt.NDArray[np.float64], times: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """Score the rows in order, as `score` does, each with its time."""
+        ...
+
+
 def run_detector(
     files: Sequence[NabFile],
     make_detector: Callable[[], Detector[float]],
@@ -40,7 +52,10 @@ def run_detector(
     for nab_file in files:
         detector = make_detector()
         # Detectors take any sequence; an array lets vectorised detectors skip a conversion.
-        raw = detector.score(cast(Sequence[float], nab_file.values))
+        if isinstance(detector, ReadsRowTimes):
+            raw = detector.score_with_times(nab_file.values, nab_file.seconds())
+        else:
+            raw = detector.score(cast(Sequence[float], nab_file.values))
         scores[nab_file.key] = np.clip(np.nan_to_num(raw, nan=0.0), 0.0, 1.0)
         if progress is not None:
             progress(nab_file)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from anomaly_detection_model.detectors.catalogue import get
 from anomaly_detection_model.nab.corpus import CorpusError, load_corpus, parse_timestamp
 from gke_heal.cli import app
 
@@ -154,3 +156,24 @@ def test_written_results_rescore_to_the_same_numbers(tmp_path: Path) -> None:
     again = score_corpus("u", files, reread, NAB_PROFILES, 0.5).as_dict()
     assert first == again
     assert first["optimised"]["standard"]["total"]["tp"] == 2
+
+
+def test_the_runner_gives_a_detector_that_reads_them_the_row_times(tmp_path: Path) -> None:
+    from anomaly_detection_model.detectors.univariate import RecordDetector
+    from anomaly_detection_model.nab.evaluation import run_detector
+
+    rng = np.random.default_rng(2)
+    start = datetime(2024, 1, 1)
+    steps = [timedelta(minutes=5 * (i + (i >= 1500))) for i in range(2000)]
+    rows = [((start + s).strftime("%Y-%m-%d %H:%M:%S"), 10 + rng.normal()) for s in steps]
+    folder = tmp_path / "data" / "gaps"
+    folder.mkdir(parents=True)
+    (folder / "late.csv").write_text("timestamp,value\n" + "".join(f"{t},{v}\n" for t, v in rows))
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"gaps/late.csv": []}))
+    files = load_corpus(tmp_path / "data", labels)
+    assert files[0].seconds()[1500] - files[0].seconds()[1499] == 600.0
+    threshold = get("univariate").threshold
+    scores = run_detector(files, RecordDetector)["gaps/late.csv"]
+    assert scores[1500] >= threshold
+    assert RecordDetector().score(files[0].values)[1500] < threshold

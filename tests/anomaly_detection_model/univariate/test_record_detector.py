@@ -102,13 +102,18 @@ def test_a_smaller_spike_right_after_a_detection_is_silenced() -> None:
 def test_compiled_and_plain_python_kernels_agree() -> None:
     xs = seasonal(3000, seed=9)
     xs[::97] = math.nan
-    compiled = RecordDetector().score(xs)
+    compiled = RecordDetector().score(
+        xs, 300.0 * np.arange(xs.size) + 300.0 * (np.arange(xs.size) >= 2000)
+    )
     detector = RecordDetector()
     plain = np.zeros(xs.size)
+    times = 300.0 * np.arange(xs.size)
+    times[2000:] += 300.0  # one missing row, so the gap evidence runs through both kernels
     univariate_kernel._process(
         *detector._arrays,
         detector._periods,
         xs,
+        times,
         plain,
         10,
         200,
@@ -171,3 +176,49 @@ def test_two_nab_files_score_well_above_the_null_detector(nab_root: Path, tmp_pa
     standard = report.fixed[0].total
     assert standard.tp >= 3
     assert standard.score > 50
+
+
+def every_five_minutes(n: int, missing: list[int]) -> np.ndarray:
+    """Row times in seconds, 300 apart, with one row dropped before each index in `missing`."""
+    steps = np.full(n, 300.0)
+    steps[missing] = 600.0
+    return np.cumsum(steps)
+
+
+def test_a_rare_missing_row_is_flagged_only_when_the_times_are_given() -> None:
+    for seed in range(3):
+        xs = seasonal(3000, seed)
+        times = every_five_minutes(3000, [2400])
+        found = np.flatnonzero(RecordDetector().score(xs, times)[300:] >= THRESHOLD) + 300
+        assert 2400 in found, seed
+        assert 2400 not in alarms(xs)
+
+
+def test_missing_rows_in_a_feed_that_often_skips_them_raise_nothing() -> None:
+    rng = np.random.default_rng(4)
+    missing = sorted(int(i) for i in rng.choice(np.arange(20, 3000), size=150, replace=False))
+    xs = seasonal(3000, seed=4)
+    timed = RecordDetector().score(xs, every_five_minutes(3000, missing))
+    untimed = RecordDetector().score(xs)
+    late = [i for i in missing if i >= 1000]
+    assert not np.any(timed[late] >= THRESHOLD)
+    np.testing.assert_array_equal(timed[1000:] >= THRESHOLD, untimed[1000:] >= THRESHOLD)
+
+
+def test_timed_batch_and_timed_streaming_agree() -> None:
+    xs = seasonal(1500, seed=6)
+    xs[::53] = math.nan
+    times = every_five_minutes(1500, [700, 1200])
+    batch = RecordDetector().score(xs, times)
+    stream = RecordDetector()
+    one_by_one = [
+        stream.score_then_learn(float(x), float(t)) for x, t in zip(xs, times, strict=True)
+    ]
+    np.testing.assert_array_equal(batch, np.array(one_by_one))
+    probe = RecordDetector().fit(xs[:700], times[:700])
+    assert probe.score_one(float(xs[700]), float(times[700])) == batch[700]
+
+
+def test_row_times_of_the_wrong_length_are_refused() -> None:
+    with pytest.raises(ValueError, match="times"):
+        RecordDetector().score([1.0, 2.0, 3.0], [0.0, 300.0])
