@@ -33,6 +33,11 @@ def _as_array(xs: Sequence[float | None] | npt.NDArray[np.float64]) -> npt.NDArr
     return np.array([math.nan if x is None else float(x) for x in xs], dtype=np.float64)
 
 
+def _one(x: float | None) -> npt.NDArray[np.float64]:
+    # The per-call paths: one small array, no list or shape checks (they dominate the cost).
+    return np.array((math.nan if x is None else float(x),), dtype=np.float64)
+
+
 def _as_times(
     times: Sequence[float | None] | npt.NDArray[np.float64] | None, rows: int
 ) -> npt.NDArray[np.float64]:
@@ -118,17 +123,13 @@ class RecordDetector(Detector[float]):
     def score_one(self, x: float | None, time: float | None = None) -> float:
         # Scoring must not change state: run on copies.
         copies = tuple(array.copy() for array in self._arrays)
-        return float(
-            self._process(cast(Arrays, copies), _as_array([x]), _as_times([time], 1), False)[0]
-        )
+        return float(self._process(cast(Arrays, copies), _one(x), _one(time), False)[0])
 
     def learn_one(self, x: float | None, time: float | None = None) -> None:
-        self._process(self._arrays, _as_array([x]), _as_times([time], 1), learn=True)
+        self._process(self._arrays, _one(x), _one(time), learn=True)
 
     def score_then_learn(self, x: float | None, time: float | None = None) -> float:
-        return float(
-            self._process(self._arrays, _as_array([x]), _as_times([time], 1), learn=True)[0]
-        )
+        return float(self._process(self._arrays, _one(x), _one(time), learn=True)[0])
 
     def score(
         self,
