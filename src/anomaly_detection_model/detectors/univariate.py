@@ -53,7 +53,8 @@ class RecordDetector(Detector[float]):
     """Scores never-seen extremes of a stream's value, levels, runs, recent window and surprise.
 
     Hyperparameters: `mean_window` (fast rolling mean), `level_window` (slow rolling mean,
-    whose new lows mean a level drop), `bins` (value bands for run lengths), `horizon`
+    whose new lows mean a level drop), `rise_window` (the half-day mean whose new highs are
+    weak evidence, scored just under the fixed threshold), `bins` (value bands for run lengths), `horizon`
     (the recent window, as a fraction of the history seen so far), `warmup` (observations
     learnt before anything is scored), `refractory` (steps a raw score silences lower ones)
     and `periods` (candidate seasonal lags in observations, by default a day at common
@@ -66,13 +67,14 @@ class RecordDetector(Detector[float]):
         self,
         mean_window: int = 10,
         level_window: int = 200,
+        rise_window: int = 144,
         bins: int = 6,
         horizon: float = 0.5,
         warmup: int = 10,
         refractory: int = 100,
         periods: Sequence[int] = DAILY_PERIODS,
     ) -> None:
-        if min(mean_window, level_window, bins) < 1 or warmup < 0 or refractory < 0:
+        if min(mean_window, level_window, rise_window, bins) < 1 or warmup < 0 or refractory < 0:
             raise ValueError("windows and bins must be >= 1; warmup and refractory >= 0")
         if any(int(p) < 2 for p in periods):
             raise ValueError("periods must be >= 2 observations")
@@ -80,13 +82,15 @@ class RecordDetector(Detector[float]):
             raise ValueError("horizon must be in (0, 1]")
         self.mean_window = mean_window
         self.level_window = level_window
+        self.rise_window = rise_window
         self.bins = bins
         self.horizon = horizon
         self.warmup = warmup
         self.refractory = refractory
         self.periods = tuple(int(p) for p in periods)
         self._periods = np.array(self.periods, dtype=np.int64)
-        self._arrays = new_state(max(mean_window, level_window), refractory, bins, self._periods)
+        ring = max(mean_window, level_window, rise_window)
+        self._arrays = new_state(ring, refractory, bins, self._periods)
 
     def _process(
         self,
@@ -112,6 +116,7 @@ class RecordDetector(Detector[float]):
             out,
             self.mean_window,
             self.level_window,
+            self.rise_window,
             self.bins,
             self.horizon,
             self.warmup,

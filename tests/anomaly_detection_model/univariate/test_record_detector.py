@@ -117,6 +117,7 @@ def test_compiled_and_plain_python_kernels_agree() -> None:
         plain,
         10,
         200,
+        144,
         6,
         0.5,
         10,
@@ -155,7 +156,14 @@ def test_an_unbroken_daily_rhythm_raises_nothing_after_it_has_learnt() -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"mean_window": 0}, {"bins": 0}, {"horizon": 0.0}, {"refractory": -1}, {"periods": (1,)}],
+    [
+        {"mean_window": 0},
+        {"rise_window": 0},
+        {"bins": 0},
+        {"horizon": 0.0},
+        {"refractory": -1},
+        {"periods": (1,)},
+    ],
 )
 def test_invalid_hyperparameters_are_refused(params: dict[str, float]) -> None:
     with pytest.raises(ValueError):
@@ -222,3 +230,20 @@ def test_timed_batch_and_timed_streaming_agree() -> None:
 def test_row_times_of_the_wrong_length_are_refused() -> None:
     with pytest.raises(ValueError, match="times"):
         RecordDetector().score([1.0, 2.0, 3.0], [0.0, 300.0])
+
+
+def test_a_slow_climb_of_the_half_day_mean_ranks_just_under_the_fixed_threshold() -> None:
+    # Noise that once spiked high, then a slow climb that stays inside the value's range: no
+    # record but the half-day mean's, which is weak evidence, scored just under the fixed
+    # threshold (no alarm at it), once per climb (the refractory period holds it).
+    assert univariate_kernel.RISE_SCORE < THRESHOLD
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        xs = 50 + rng.normal(0, 3, 3000)
+        xs[400] = 90.0
+        xs[2000:2600] += np.linspace(0.0, 8.0, 600)
+        xs[2600:] += 8.0
+        climb = RecordDetector().score(xs)[2000:2600]
+        assert np.count_nonzero(climb == univariate_kernel.RISE_SCORE) == 1, seed
+        flat = RecordDetector(rise_window=100_000).score(xs)[2000:2600]
+        assert not np.any(flat == univariate_kernel.RISE_SCORE), seed
