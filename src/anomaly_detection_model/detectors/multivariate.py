@@ -4,7 +4,9 @@ Two views of each observation are reconstructed from their principal subspaces, 
 normal (training) data: the metric vector alone, and the vector stacked with its `lags`
 predecessors (so a break in how the metrics move together over time shows, not only an odd
 mix at one instant). Each view's reconstruction error is smoothed (EWMA, so one noisy row
-does not alarm and a sustained deviation builds up) and divided by its own high quantile
+does not alarm and a sustained deviation builds up; with `fast_attack`, only on the way down:
+a rise is taken at once, so a short incident shows at full height without delay, and the slow
+decay afterwards keeps one incident one alarm run) and divided by its own high quantile
 over the training data; the score is the larger of the two, mapped to [0, 1] so that the
 training quantile sits at 0.5, and then held at its highest over the last `hold` steps (as
 Prometheus' `keep_firing_for`: one incident whose evidence flickers around the threshold stays
@@ -42,7 +44,13 @@ Array = npt.NDArray[np.float64]
 CLIP = 20.0  # standardised values beyond this are one broken sensor, not more evidence
 # Chosen on training data only, by the rule of evaluation.multivariate_selection; never by
 # looking at test labels. Change it only by re-running that rule (benchmarks/multivariate.py).
-SELECTED: dict[str, Any] = {"lags": 3, "smoothing": 0.3, "variance": 0.95, "in_subspace": False}
+SELECTED: dict[str, Any] = {
+    "lags": 1,
+    "smoothing": 0.3,
+    "variance": 0.95,
+    "in_subspace": False,
+    "fast_attack": True,
+}
 
 
 @dataclass
@@ -120,6 +128,7 @@ class LaggedReconstruction(Detector[Vector]):
         warmup: int = 500,
         hold: int = 1,
         in_subspace: bool = False,
+        fast_attack: bool = False,
     ) -> None:
         if hold < 1:
             raise ValueError("hold: must be at least 1 step")
@@ -130,6 +139,7 @@ class LaggedReconstruction(Detector[Vector]):
         self.warmup = warmup
         self.hold = hold
         self.in_subspace = in_subspace
+        self.fast_attack = fast_attack
         self._center: Array | None = None
         self._scale: Array | None = None
         self._views: list[_Subspace] = []
@@ -324,10 +334,13 @@ class LaggedReconstruction(Detector[Vector]):
     ) -> list[float]:
         errors = [float(e[0]) for e in self._errors(z, lagged)]
         previous = self._state() if previous is None else previous
-        a = self.smoothing
-        return [
-            e if p is None else a * e + (1 - a) * p for e, p in zip(errors, previous, strict=True)
-        ]
+        return [self._smooth_step(e, p) for e, p in zip(errors, previous, strict=True)]
+
+    def _smooth_step(self, error: float, level: float | None) -> float:
+        """One EWMA step; with `fast_attack`, a rise above the level is taken whole."""
+        if level is None or (self.fast_attack and error > level):
+            return error
+        return self.smoothing * error + (1 - self.smoothing) * level
 
     def _standardise(self, data: Array) -> Array:
         assert self._center is not None and self._scale is not None
@@ -354,10 +367,9 @@ class LaggedReconstruction(Detector[Vector]):
 
     def _ewma(self, errors: Array, start: float | None) -> Array:
         out = np.empty_like(errors)
-        a = self.smoothing
         level = start
         for i, e in enumerate(errors):
-            level = float(e) if level is None else a * float(e) + (1 - a) * level
+            level = self._smooth_step(float(e), level)
             out[i] = level
         return out
 

@@ -140,7 +140,7 @@ def report(results: list[EntityResult], macro: EventMetrics, detector: str) -> d
     return {
         "detector": detector,
         "settings": settings,
-        "settings_rule": "label-free: held-out quarter of train with injected anomalies "
+        "settings_rule": "label-free: last quarter of train, after a gap, with injected anomalies "
         "(evaluation.multivariate_selection)"
         if settings
         else "library defaults",

@@ -1,5 +1,5 @@
 """The label-free rule that chooses the multivariate detector's settings, and the settings it
-chooses among (hold, in-subspace distance)."""
+chooses among (hold, in-subspace distance, fast attack)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from anomaly_detection_model.detectors.multivariate import SELECTED, LaggedRecon
 from anomaly_detection_model.evaluation.events import runs
 from anomaly_detection_model.evaluation.multivariate import DataError, entities
 from anomaly_detection_model.evaluation.multivariate_selection import (
+    FITTED,
+    HOLDOUT,
     LAGGED_GRID,
     ROWS_PER_SEGMENT,
     LaggedSetting,
@@ -109,6 +111,19 @@ def test_the_same_training_data_gives_the_same_cases(npz_folder: Path) -> None:
     assert len(first) == 2 * 3  # two entities, three injection seeds
 
 
+def test_held_out_part_lies_a_gap_after_the_fitted_part() -> None:
+    train = np.arange(4000.0)[:, None] * np.ones((1, 3))
+    train[:, 2] = np.sin(np.arange(4000.0))  # one more moving column, not a copy of the others
+    case = held_out_cases({"g": {"e": train}}, seeds=(0,))[0]
+    assert len(case.head) == int(4000 * FITTED)
+    np.testing.assert_array_equal(case.head, train[: len(case.head)])
+    # Rows the injection left alone are the last quarter, untouched: nothing in between is used.
+    untouched = case.labels == 0
+    tail = train[int(4000 * (1 - HOLDOUT)) :]
+    np.testing.assert_array_equal(case.tail[untouched], tail[untouched])
+    assert int(4000 * (1 - HOLDOUT)) - len(case.head) >= 4000 // 2  # the gap: half of train
+
+
 def test_training_arrays_needs_train(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"no \.npz"):
         training_arrays(tmp_path)
@@ -124,12 +139,15 @@ def test_grid_holds_the_shipped_default() -> None:
     assert len(set(LAGGED_GRID)) == len(LAGGED_GRID)
 
 
-@pytest.mark.parametrize(("hold", "in_subspace"), [(1, True), (5, False), (3, True)])
+@pytest.mark.parametrize(
+    ("hold", "in_subspace", "fast_attack"),
+    [(1, True, False), (5, False, False), (3, True, False), (1, False, True), (3, True, True)],
+)
 def test_settings_keep_batch_equal_to_streaming(
-    npz_folder: Path, hold: int, in_subspace: bool
+    npz_folder: Path, hold: int, in_subspace: bool, fast_attack: bool
 ) -> None:
     entity = next(entities(npz_folder))
-    params = {"hold": hold, "in_subspace": in_subspace}
+    params = {"hold": hold, "in_subspace": in_subspace, "fast_attack": fast_attack}
     batch = LaggedReconstruction(**params).fit(entity.train)
     stream = LaggedReconstruction(**params).fit(entity.train)
     other = LaggedReconstruction(**params).fit(entity.train)
@@ -147,6 +165,23 @@ def test_hold_keeps_the_highest_recent_score(npz_folder: Path) -> None:
     held = LaggedReconstruction(hold=4).fit(entity.train).score(entity.test)
     for i in range(3, len(plain)):
         assert held[i] == pytest.approx(max(plain[i - 3 : i + 1]))
+
+
+def test_fast_attack_shows_a_short_incident_at_once_and_lets_it_go_slowly() -> None:
+    rng = np.random.default_rng(4)
+    load = rng.standard_normal(3000)
+    train = np.column_stack([load, 2 * load, -load]) + 0.05 * rng.standard_normal((3000, 3))
+    test = train[:300].copy()
+    test[100, 1] += 0.7  # one row where one metric leaves the others
+    smoothed = LaggedReconstruction(lags=1, smoothing=0.3).fit(train).score(test)
+    fast = LaggedReconstruction(lags=1, smoothing=0.3, fast_attack=True).fit(train).score(test)
+    # Each score is relative to its own training level (0.5): on the incident's first row the
+    # EWMA has climbed only part of the way, the fast attack the whole way.
+    assert fast[100] > smoothed[100] + 0.1
+    assert fast[100] > 0.8
+    # Then it decays as the EWMA does: one alarm run from the incident's row on, not a blip.
+    alarm = runs(fast[90:130] > 0.5)
+    assert len(alarm) == 1 and alarm[0][0] == 10 and alarm[0][1] - alarm[0][0] >= 3
 
 
 def test_bad_hold_is_refused() -> None:
