@@ -68,8 +68,19 @@ class IssueRules:
     fast_leak_windows: int = 2
     fast_leak_growth_per_hour: float = 2.0
     fast_leak_horizon_s: float = 1800.0
+    # One window of fast growth is clear on a pod with a steady past: at least this many
+    # windows before it grew slower than the onset rate, and the level rose as the slope says
+    # (so a slope fitted to a few noisy samples is not enough). A leak rarely starts on a
+    # window's edge: the window it began in shows part of the growth (half the rate when it
+    # began mid-window) and is skipped when it grew at least the onset rate.
+    fast_leak_steady_windows: int = 2
+    fast_leak_onset_growth_per_hour: float = 1.0
+    fast_leak_load_change: float = 1.25  # traffic or CPU up by this factor explains the growth
     cpu_util_high: float = 0.9
     cpu_windows: int = 2  # saturated windows in a row; with slower responses that is clear
+    # Pinned at the limit for a whole window while responses slow down: requests are queueing
+    # now (the HPA would already be adding pods), so one window is enough.
+    cpu_pinned: float = 0.95
     latency_ratio: float = 1.5
     latency_min_increase_ms: float = 50.0
     latency_windows: int = 3
@@ -238,6 +249,8 @@ def _bad_rollout(
     now = _symptoms(row, baseline, rules)
     if not now:
         return None
+    if _overload_only(row, now, rules):
+        return None
     # A rollout explains symptoms that began while it was fresh, even once it is older.
     if not _recent_rollout(row, recent, rules) and not _rollout_started_run(
         recent, baseline, rules
@@ -260,6 +273,13 @@ def _bad_rollout(
         and all(failing)
     )
     return Pattern("bad_rollout", lasting, row.workload, evidence, evident)
+
+
+def _overload_only(row: FeatureRow, symptoms: Mapping[str, float], rules: IssueRules) -> bool:
+    """Errors and unready pods with the CPU at its limit and nothing crashing: an overload
+    (requests time out in the queue), whatever rolled out before it."""
+    cpu = _value(row, "cpu_limit_utilization") or 0.0
+    return cpu >= rules.cpu_util_high and set(symptoms) <= {"error_fraction", "ready"}
 
 
 def _failing_pods(r: FeatureRow) -> bool:
@@ -315,18 +335,61 @@ def _fast_leak(row: FeatureRow, recent: Sequence[FeatureRow], rules: IssueRules)
     util = _value(row, "memory_limit_utilization")
     if util is None:
         return None
+    rates = [_value(r, "memory_growth_per_hour") for r in reversed(recent)]
     growth: list[float] = []
-    for r in reversed(recent):
-        g = _value(r, "memory_growth_per_hour")
+    for g in rates:
         if g is None or g < rules.fast_leak_growth_per_hour:
             break
         growth.append(g)
-    if len(growth) < rules.fast_leak_windows or len(growth) == len(recent):
+    run = len(growth)
+    if run >= rules.fast_leak_windows:
+        if run == len(recent):
+            return None
+    elif not (run and _sudden_leak(recent, rates, rules)):
         return None
     growth = growth[: rules.fast_leak_windows]
     per_second = sum(growth) / len(growth) / 3600.0
     to_oom = max(1.0 - util, 0.0) / per_second
     return to_oom if to_oom <= rules.fast_leak_horizon_s else None
+
+
+def _sudden_leak(
+    recent: Sequence[FeatureRow], rates: Sequence[float | None], rules: IssueRules
+) -> bool:
+    """The newest window (fast growth) follows a steady past: a leak that began just now.
+
+    `rates` are the windows' growth per hour, newest first. Windows without a slope (too few
+    samples) are passed over, but at least one measured window must have been steady; a pod
+    too young to have a steady past never qualifies, so a container warming up is no leak.
+    """
+    if len(recent) <= rules.fast_leak_steady_windows + 1:
+        return False  # too young to have a steady past: maybe a container warming up
+    before = [g for g in rates[1 : 2 + rules.fast_leak_steady_windows] if g is not None]
+    onset = rules.fast_leak_onset_growth_per_hour
+    if before and onset <= before[0] < rules.fast_leak_growth_per_hour:
+        before = before[1:]  # the window the leak began in
+    if not before or any(g >= onset for g in before[: rules.fast_leak_steady_windows]):
+        return False
+    now = _value(recent[-1], "memory_limit_utilization")
+    earlier = [u for r in recent[:-1] if (u := _value(r, "memory_limit_utilization")) is not None]
+    growth = rates[0] or 0.0
+    # Half the rise a minute of that growth makes: the level must move with the slope.
+    rose = now is not None and bool(earlier) and now - earlier[-1] >= growth / 120.0
+    return rose and _steady_load(recent, rules)
+
+
+def _steady_load(recent: Sequence[FeatureRow], rules: IssueRules) -> bool:
+    """Traffic and CPU did not jump in the newest window: memory that grows with a surge of
+    requests is caches and buffers filling, which a restart would not fix."""
+    if len(recent) < 2:
+        return False
+    for name in ("request_rate", "cpu_limit_utilization"):
+        now, before = _value(recent[-1], name), _value(recent[-2], name)
+        if now is None or before is None:
+            continue
+        if now > before * rules.fast_leak_load_change + 0.01:
+            return False
+    return True
 
 
 def _memory_leak(
@@ -339,12 +402,15 @@ def _memory_leak(
     fast = _fast_leak(row, recent, rules)
     if fast is not None:
         # Acting now, at whatever level, is what keeps the first OOM kill from happening.
+        # The forecast is the proof: memory measured climbing at this rate reaches the limit
+        # within the horizon, however unremarkable the pod's other metrics look (a learned
+        # normal that includes warm-ups scores a leak's slope weakly), so it is evident.
         evidence = {
             "memory_limit_utilization": util,
             "memory_growth_per_hour": _value(row, "memory_growth_per_hour") or 0.0,
             "time_to_oom_seconds": round(fast, 1),
         }
-        return Pattern("memory_leak", True, row.workload, evidence)
+        return Pattern("memory_leak", True, row.workload, evidence, evident=True)
     if util < rules.memory_util_floor:
         return None
     window = _last(recent, rules.memory_windows)
@@ -391,7 +457,8 @@ def _cpu_saturation(
     high = [(_value(r, "cpu_limit_utilization") or 0.0) >= rules.cpu_util_high for r in window]
     if not high[-1]:
         return None
-    sustained = len(window) >= rules.cpu_windows and all(high)
+    pinned = (_value(row, "cpu_limit_utilization") or 0.0) >= rules.cpu_pinned
+    sustained = (len(window) >= rules.cpu_windows and all(high)) or pinned
     slow = _latency_up(row, baseline, rules)
     evidence = {"cpu_limit_utilization": _value(row, "cpu_limit_utilization") or 0.0}
     if row.get("latency_p95_ms") is not None:

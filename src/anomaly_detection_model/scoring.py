@@ -18,6 +18,7 @@ old one learnt per entity.
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from anomaly_detection_model.features import FeatureRow, FeatureRowError
 from anomaly_detection_model.logs.drain import Drain as LogTemplateParser
 from anomaly_detection_model.model import EntityModel, EntityState, top_deviations
+from anomaly_detection_model.normal import EntityNormal
 from anomaly_detection_model.registry import LATEST, Registry, RegistryError
 from anomaly_detection_model.revisions import RevisionTracker
 
@@ -100,10 +102,11 @@ class Scorer:
         """How many entities the scorer currently remembers."""
         return len(self._states)
 
-    def _state(self, entity_id: str) -> EntityState:
+    def _state(self, row: FeatureRow) -> EntityState:
+        entity_id = row.entity_id
         state = self._states.get(entity_id)
         if state is None:
-            state = EntityState()
+            state = EntityState(normal=self._sibling_normal(row))
             self._states[entity_id] = state
             if len(self._states) > self.max_entities:
                 # Forget the entity silent for longest: bounded memory on a churning cluster.
@@ -112,8 +115,31 @@ class Scorer:
             self._states.move_to_end(entity_id)
         return state
 
+    def _sibling_normal(self, row: FeatureRow) -> EntityNormal:
+        """A new pod starts from the normal of a warmed-up pod of the same Deployment.
+
+        Replicas are interchangeable, so a pod created by a restart, a rollout or a scale-out
+        is judged against its siblings' normal from its first window, instead of scoring as
+        unremarkable for the ten windows it would need to learn its own. (Its history, which
+        the rules read, stays its own: a container warming up is still seen as starting.)
+        """
+        if row.entity_type != "pod" or not row.deployment:
+            return EntityNormal()
+        for entity_id in reversed(self._states):
+            state = self._states[entity_id]
+            last = state.history[-1] if state.history else None
+            if (
+                last is not None
+                and last.entity_type == "pod"
+                and last.namespace == row.namespace
+                and last.deployment == row.deployment
+                and state.normal.warmed_up(self.model.profile)
+            ):
+                return copy.deepcopy(state.normal)
+        return EntityNormal()
+
     def _score_one(self, row: FeatureRow) -> Verdict:
-        step = self.model.step(row, self._state(row.entity_id))
+        step = self.model.step(row, self._state(row))
         evidence: dict[str, float] = dict(step.issue.evidence)
         if step.multivariate >= 0.5:
             evidence["multivariate_score"] = round(step.multivariate, 4)

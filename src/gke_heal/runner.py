@@ -26,6 +26,7 @@ from gke_heal.scenario import FaultStep, Scenario
 from gke_heal.stack import LocalStack, StackOptions
 
 POLL_SECONDS = 10.0
+LEAD_IN_WINDOWS = 3
 ISSUE_OF_FAULT = {
     "memory_leak": "memory_leak",
     "cpu_saturation": "cpu_saturation",
@@ -65,6 +66,7 @@ class _Watch:
     outcome: FaultOutcome
     target: _Target
     healthy_streak: int = 0
+    healthy_since: float = 0.0
     cleared: bool = False
     cleared_at: float | None = None
     restarts_at_start: int | None = None
@@ -112,9 +114,14 @@ class ScenarioRunner:
             started = stack.clock.now()
             self.progress.phase("learning what normal looks like")
             self._wait(self.scenario.warmup_minutes * 60)
+            # Training runs elsewhere in real life (Vertex AI): in here it would hog the CPU
+            # while the virtual clock runs on, and the cluster's telemetry would starve.
+            stack.clock.set_speed(1.0)
             self._train()
             outcomes: list[FaultOutcome] = []
             stack.clock.set_speed(self.fault_speed)
+            # A few windows under the trained model before the first fault, as in real life.
+            self._wait(LEAD_IN_WINDOWS * stack.options.window_seconds)
             for step in self.scenario.faults:
                 self.progress.phase(f"fault: {step.kind} on {step.target}")
                 outcomes.append(self._run_fault(step))
@@ -229,8 +236,11 @@ class ScenarioRunner:
         acted = outcome.action_at is not None and now >= outcome.action_at
         if outcome.recovered_at is None and acted:
             watch.healthy_streak = watch.healthy_streak + 1 if healthy else 0
+            if watch.healthy_streak == 1:
+                watch.healthy_since = now
             if watch.healthy_streak >= 2:
-                outcome.recovered_at = now
+                # Recovered when it became healthy; the next poll only confirmed it stayed so.
+                outcome.recovered_at = watch.healthy_since
 
     def _health(self, watch: _Watch) -> tuple[float, bool, int]:
         """(the chart's signal, healthy or not, OOM kills seen) for the fault's target."""

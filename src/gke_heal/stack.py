@@ -242,7 +242,11 @@ class LocalStack:
             while not self._stop.is_set():
                 with contextlib.suppress(Exception):
                     tick()
-                self._stop.wait(sim_interval / self.clock.speed)
+                # Wait in short wall-clock slices so a change of speed (slow while the model
+                # trains, fast again after) takes effect within 0.1 s, not after a long nap.
+                until = self.clock.now() + sim_interval
+                while not self._stop.is_set() and (left := until - self.clock.now()) > 0:
+                    self._stop.wait(min(left / self.clock.speed, 0.1))
 
         thread = threading.Thread(target=run, name=f"loop-{name}", daemon=True)
         thread.start()

@@ -63,6 +63,7 @@ class ScaledClock:
         self._wall0 = time.monotonic()
         self._sim0 = time.time() if start is None else start
         self._lock = threading.Lock()
+        self._speed_changed = threading.Condition()
 
     def now(self) -> float:
         with self._lock:
@@ -82,9 +83,19 @@ class ScaledClock:
             self._sim0 += (wall - self._wall0) * self.speed
             self._wall0 = wall
             self.speed = speed
+        with self._speed_changed:
+            self._speed_changed.notify_all()  # sleepers re-plan at the new speed
 
     def sleep(self, seconds: float) -> None:
-        time.sleep(max(0.0, seconds) / self.speed)
+        """Until `seconds` of simulated time have passed, whatever the speed meanwhile (a
+        sleeper at speed 1 must not oversleep once the clock runs 40 times faster)."""
+        if seconds <= 0:
+            time.sleep(0)
+            return
+        until = self.now() + seconds
+        with self._speed_changed:
+            while (left := until - self.now()) > 0:
+                self._speed_changed.wait(left / self.speed)
 
 
 def rfc3339(ts: float) -> str:

@@ -3,6 +3,7 @@ the service should do next, with its reasons. No I/O here."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -52,12 +53,32 @@ def resolve(step: Step, incident: Incident, view: ClusterView, limits: Limits) -
         return PlannedAction("delete_pod", "Pod", incident.namespace, pod, {**params, "uid": uid})
     if step.action == "scale" and view.workload is not None:
         current = view.workload.replicas
-        factor = float(params.pop("factor", 1.5))
-        wanted = int(params.pop("replicas", 0)) or max(current + 1, round(current * factor))
+        wanted = int(params.pop("replicas", 0)) or scale_out_replicas(current, params, view)
         params = {"from": current, "replicas": min(wanted, limits.max_scale_replicas)}
     if step.action == "rollout_undo" and view.workload is not None:
         params = {"from": view.workload.revision, "to": view.workload.previous_revision}
     return PlannedAction(step.action, "Deployment", incident.namespace, incident.name, params)
+
+
+def scale_out_replicas(current: int, params: dict[str, Any], view: ClusterView) -> int:
+    """How many replicas a scale-out asks for, the way the HPA's scale-up behaves by default.
+
+    At least `factor` times the current count and at least `min_added` more pods (the HPA's
+    default: double or add four, whichever is more), and at least enough for the measured
+    demand to sit at `target_cpu` of the limit. Pods pinned at their limit hide how much
+    CPU they would use, so the measured share is then only a lower bound: that is why the
+    growth rules come first.
+    """
+    factor = float(params.get("factor", 1.5))
+    wanted = max(current + int(params.get("min_added", 1)), math.ceil(current * factor))
+    target = params.get("target_cpu")
+    shares = [
+        p.cpu_limit_share for p in view.live_pods if p.ready and p.cpu_limit_share is not None
+    ]
+    if target and shares:
+        demand = sum(shares) / len(shares) * current
+        wanted = max(wanted, math.ceil(demand / float(target) - 1e-9))
+    return wanted
 
 
 def _pod_to_delete(incident: Incident, view: ClusterView) -> str:

@@ -147,7 +147,8 @@ class Healer:
                 return resumed
         while True:
             now = self.clock.now()
-            view = gather(self.api, incident, now)
+            # A scale-out is sized by the pods' measured CPU, so read it for saturation.
+            view = gather(self.api, incident, now, usage=incident.issue == "cpu_saturation")
             history = self.store.history(incident, now, self.settings.mode)
             if record["state"] == "closed" or self._closed(incident):
                 incident = _closed(incident)

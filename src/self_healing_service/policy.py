@@ -64,15 +64,18 @@ class _PolicyModel(BaseModel):
     rules: list[_RuleModel]
 
 
+SCALE_OUT: dict[str, Any] = {"factor": 2.0, "min_added": 4, "target_cpu": 0.6}
+
 DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("memory_leak", (Step("rollout_restart"),)),
     Rule("crash_loop", (Step("rollout_undo"),), recent_rollout=True),
     Rule("crash_loop", (Step("delete_pod"), Step("rollout_restart"))),
     Rule("bad_rollout", (Step("rollout_undo"),)),
     Rule("unschedulable", (Step("rollout_undo"),), recent_rollout=True),
-    # Doubling, the usual first step of a runbook: a half-measure leaves the pods saturated.
-    # If the pods are still saturated once the new ones are ready, double once more.
-    Rule("cpu_saturation", (Step("scale", {"factor": 2.0}), Step("scale", {"factor": 2.0}))),
+    # Scale out as the HPA does by default (double or add four pods, whichever is more, and
+    # enough for the measured demand at 60 % of the limit): a half-measure leaves the pods
+    # saturated. If they are still saturated once the new ones are ready, once more.
+    Rule("cpu_saturation", (Step("scale", SCALE_OUT), Step("scale", SCALE_OUT))),
     Rule("node_failure", (Step("drain"),)),
 )
 

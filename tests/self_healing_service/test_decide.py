@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from self_healing_service.decision import decide
+from self_healing_service.decision import decide, scale_out_replicas
 from self_healing_service.guardrails import Limits
 from self_healing_service.history import ActionRecord, ApprovalRecord, History
 from self_healing_service.incidents import Incident
@@ -61,6 +61,7 @@ CASES = [
     ("kube-system", incident(namespace="kube-system"), view(), ENFORCE, "skip", None, "kube-system"),
     ("missing workload", incident(), view(workload=None, pods=()), ENFORCE, "skip", None, "not found"),
     ("cooldown", incident(), view(), replace(ENFORCE, actions=(other_action,)), "skip", None, "cooldown: last action 2 min ago"),
+    ("a scale-out disrupts nothing: no cooldown", incident("cpu_saturation"), view(), replace(ENFORCE, actions=(other_action,)), "act", "scale", "replicas=7"),
     ("rate limit", incident(), view(), replace(ENFORCE, actions=tuple(replace(other_action, at=NOW - 1000 - i) for i in range(3))), "skip", None, "3 actions on shop/cart"),
     ("breaker", incident(), view(), replace(ENFORCE, outcomes=("failed",) * 3), "escalate", None, "last 3 fixes failed"),
     ("gitops", incident(), view(workload=workload(annotations={"argocd.argoproj.io/tracking-id": "x"})), ENFORCE, "postpone", None, "GitOps"),
@@ -71,8 +72,8 @@ CASES = [
     ("crash loop second rung", incident("crash_loop"), view(), replace(ENFORCE, attempted_rungs=1), "act", "rollout_restart", "rollout_restart"),
     ("ladder exhausted", incident(), view(), replace(ENFORCE, attempted_rungs=1), "escalate", None, "all 1 rungs tried"),
     ("bad rollout without history", incident("bad_rollout"), view(workload=workload(previous_revision=None)), ENFORCE, "escalate", None, "no previous revision"),
-    ("cpu scales by doubling", incident("cpu_saturation"), view(), ENFORCE, "act", "scale", "replicas=6"),
-    ("cpu still saturated doubles again", incident("cpu_saturation"), view(workload=workload(replicas=6, updated=6, available=6)), replace(ENFORCE, attempted_rungs=1), "act", "scale", "replicas=10"),
+    ("cpu scales out by four pods (more than doubling 3)", incident("cpu_saturation"), view(), ENFORCE, "act", "scale", "replicas=7"),
+    ("cpu still saturated scales again, capped", incident("cpu_saturation"), view(workload=workload(replicas=7, updated=7, available=7)), replace(ENFORCE, attempted_rungs=1), "act", "scale", "replicas=10"),
     ("cpu at max", incident("cpu_saturation"), view(workload=workload(replicas=10, updated=10, available=10)), ENFORCE, "escalate", None, "maximum of 10"),
     ("hpa owns", incident("cpu_saturation"), view(workload=workload(hpa_name="cart", hpa_max=6)), ENFORCE, "escalate", None, "HPA cart"),
     ("share cap healthy pods", incident("crash_loop"), view(pods=(*pods(3), PodView("cart-t", "t", "Running", True, 0, "n1", terminating=True))), ENFORCE, "skip", None, "2/3 pods would be disrupted"),
@@ -128,3 +129,25 @@ def test_policy_from_yaml_and_limits() -> None:
     assert decision.action is not None and decision.action.params["replicas"] == 5
     with pytest.raises(ValueError, match="action"):
         Policy.from_yaml("rules:\n- issue: x\n  ladder: [{action: reboot_cluster}]\n")
+
+
+@pytest.mark.parametrize(
+    ("current", "shares", "params", "expected"),
+    [
+        (3, (), {"factor": 2.0, "min_added": 4}, 7),  # the HPA's "add four" beats doubling 3
+        (6, (), {"factor": 2.0, "min_added": 4}, 12),  # doubling beats "add four"
+        (1, (), {}, 2),  # defaults: x1.5 rounded up, at least one more
+        (4, (0.99, 1.0, 1.0, 0.97), {"factor": 1.0, "target_cpu": 0.5}, 8),  # pinned: a floor
+        (6, (0.9, 0.85, 0.88, 0.87, 0.9, 0.86), {"factor": 1.0, "target_cpu": 0.6}, 9),
+        (3, (0.9, None, 0.9), {"factor": 2.0, "min_added": 1, "target_cpu": 0.3}, 9),
+    ],
+)
+def test_scale_out_is_sized_like_the_hpa(
+    current: int, shares: tuple[float | None, ...], params: dict[str, float], expected: int
+) -> None:
+    measured = tuple(
+        replace(p, cpu_limit_share=share)
+        for p, share in zip(pods(len(shares)), shares, strict=True)
+    )
+    given = view(workload=workload(replicas=current), pods=measured or pods(current))
+    assert scale_out_replicas(current, params, given) == expected

@@ -55,7 +55,7 @@ def test_every_action_kind_works_with_the_manifest_permissions(
             assert settle(store, incident_id)["status"] == "resolved", store.audit_records(
                 incident_id
             )
-    assert guarded.deployment("ad")["spec"]["replicas"] == 4  # 2 doubled by the default policy
+    assert guarded.deployment("ad")["spec"]["replicas"] == 6  # 2 + 4 by the default policy
     # Verification read the pods' CPU through metrics.k8s.io under the manifest's rules.
     verified = [r["data"] for r in store.audit_records("0.rb-cpu") if r["kind"] == "verification"]
     assert verified and "CPU at" in verified[-1]["reason"]

@@ -172,6 +172,19 @@ def test_budgets_are_reserved_transactionally(store_at: Callable[[], Store]) -> 
     assert isinstance(capped, Refused) and "2 actions in the cluster" in capped.reason
 
 
+def test_a_scale_out_waits_behind_no_cooldown(store_at: Callable[[], Store]) -> None:
+    store = store_at()
+    limits = Limits(cooldown_seconds=300, target_actions_per_hour=5, global_actions_per_hour=5)
+    restart = {"name": "rollout_restart"}
+    assert not isinstance(
+        store.reserve_action(incident("0.a"), 0, restart, "", T0, limits), Refused
+    )
+    cooled = store.reserve_action(incident("0.b"), 0, restart, "", T0 + 10, limits)
+    assert isinstance(cooled, Refused) and "cooldown" in cooled.reason
+    added = store.reserve_action(incident("0.s"), 0, {"name": "scale"}, "", T0 + 10, limits)
+    assert not isinstance(added, Refused)  # adding pods disrupts none
+
+
 def test_approvals_expire_and_decide_once(store_at: Callable[[], Store]) -> None:
     store = store_at()
     store.record_notice(incident(), T0)

@@ -205,7 +205,9 @@ class FirestoreStore:
             others = [s.to_dict() for s in tx.get(recent_query)]
             others = [o for o in others if o["incident_id"] != incident.id]
             on_target = [o["started_at"] for o in others if o["target"] == target]
-            if on_target and now - max(on_target) < limits.cooldown_seconds:
+            # A scale-out disrupts nothing, so it waits behind no cooldown (guardrails stage).
+            cools = planned.get("name") != "scale"
+            if cools and on_target and now - max(on_target) < limits.cooldown_seconds:
                 return Refused(f"cooldown: {target} was acted on {int(now - max(on_target))} s ago")
             if len(on_target) >= limits.target_actions_per_hour:
                 return Refused(f"rate limit: {len(on_target)} actions on {target} this hour")

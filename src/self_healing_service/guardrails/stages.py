@@ -172,6 +172,11 @@ class CooldownStage:
     name: str = "cooldown"
 
     def __call__(self, given: StageInput) -> Stop | None:
+        if given.step.action == "scale":
+            # Adding pods disrupts none, so a saturated service is not left waiting behind
+            # an earlier fix (the HPA, too, scales up without a stabilisation window). The
+            # rate limit and max_scale_replicas still bound it.
+            return None
         target = given.incident.workload
         for record in given.history.actions:
             if record.target != target or record.incident_id == given.incident.id:

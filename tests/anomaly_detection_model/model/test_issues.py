@@ -80,6 +80,25 @@ def fast_leak(n: int, util_end: float, per_minute: float = 0.08) -> list[Feature
     return rows
 
 
+def onset_then_fast(
+    util_end: float, onset_per_hour: float, before_per_hour: float = 0.0, fast_per_hour: float = 4.8
+) -> list[FeatureRow]:
+    """Three windows: growing at `before_per_hour`, at `onset_per_hour`, at `fast_per_hour`."""
+    rates = (before_per_hour, onset_per_hour, fast_per_hour)
+    rows = []
+    for i, per_hour in enumerate(rates):
+        util = util_end - sum(rates[i + 1 :]) / 60
+        rows.append(
+            row(
+                10 + i,
+                memory_limit_utilization=util,
+                memory_bytes=util * 512 * MB,
+                memory_slope_bytes_per_s=512 * MB * per_hour / 3600,
+            )
+        )
+    return rows
+
+
 CASES = [
     # (reason, windows, anomaly score, expected kind, severity, entity)
     (
@@ -99,16 +118,74 @@ CASES = [
         "shop/cart",
     ),
     (
-        "one window of fast growth is not yet a leak",
+        "one window of fast growth after a steady past: a leak that began just now",
         fast_leak(1, 0.45),
+        0.8,
+        "memory_leak",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "one window of fast growth on a pod too young for a steady past: not yet a leak",
+        fast_leak(1, 0.45)[-2:],
         0.8,
         "none",
         "info",
         "shop/cart",
     ),
     (
-        "fast growth on a weak anomaly stays a warning",
+        "one window whose slope is fast but whose level did not move: noise, not a leak",
+        [*series(5), row(5, memory_slope_bytes_per_s=512 * MB * 0.08 / 60)],
+        0.8,
+        "none",
+        "info",
+        "shop/cart",
+    ),
+    (
+        "a leak that began mid-window: that window grew at part of the rate, and is skipped",
+        [*fast_leak(2, 0.45)[:-2], *onset_then_fast(0.45, onset_per_hour=1.2)],
+        0.8,
+        "memory_leak",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "memory that was already creeping up before the fast window: not a sudden leak",
+        [*series(3), *onset_then_fast(0.45, onset_per_hour=1.2, before_per_hour=1.1)],
+        0.8,
+        "none",
+        "info",
+        "shop/cart",
+    ),
+    (
+        "memory jumping with a surge of requests in the same window: caches filling, not a leak",
+        [
+            *series(5),
+            row(
+                5,
+                memory_limit_utilization=0.45,
+                memory_bytes=0.45 * 512 * MB,
+                memory_slope_bytes_per_s=512 * MB * 0.08 / 60,
+                request_rate=300.0,
+                cpu_limit_utilization=0.7,
+            ),
+        ],
+        0.8,
+        "none",
+        "info",
+        "shop/cart",
+    ),
+    (
+        "fast growth heading for the limit is critical on the forecast, even on a weak score",
         fast_leak(2, 0.45),
+        0.2,
+        "memory_leak",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "slow growth far from the limit on a weak anomaly stays a warning",
+        leak(6, 0.75),
         0.2,
         "memory_leak",
         "warning",
@@ -188,6 +265,20 @@ CASES = [
         "shop/cart",
     ),
     (
+        "CPU pinned and timeouts after a rollout, nothing crashing: overload, not the rollout",
+        series(
+            3,
+            cpu_limit_utilization=0.99,
+            latency_p95_ms=400.0,
+            error_rate=8.0,
+            rollout_age_seconds=300.0,
+        ),
+        0.9,
+        "cpu_saturation",
+        "critical",
+        "shop/cart",
+    ),
+    (
         "errors after the rollout window: not the rollout",
         series(3, error_rate=20.0, rollout_age_seconds=5000.0),
         0.9,
@@ -236,11 +327,27 @@ CASES = [
         "shop/cart",
     ),
     (
-        "CPU pinned for one window only: warning",
+        "CPU pinned at the limit for one window, responses slow: requests queue, critical",
         [*series(2), row(2, cpu_limit_utilization=0.97, latency_p95_ms=300.0)],
         0.9,
         "cpu_saturation",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "CPU high but not pinned for one window, responses slow: warning",
+        [*series(2), row(2, cpu_limit_utilization=0.92, latency_p95_ms=300.0)],
+        0.9,
+        "cpu_saturation",
         "warning",
+        "shop/cart",
+    ),
+    (
+        "CPU high two windows in a row, responses slow: critical",
+        [*series(2), *(row(i, cpu_limit_utilization=0.92, latency_p95_ms=300.0) for i in (2, 3))],
+        0.9,
+        "cpu_saturation",
+        "critical",
         "shop/cart",
     ),
     (

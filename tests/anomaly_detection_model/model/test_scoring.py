@@ -145,3 +145,20 @@ def test_multivariate_part_sees_a_broken_relation_between_features(
     verdicts = Scorer(trained_model, "v").score(rows)
     assert max(v["score"] for v in verdicts[:100]) < 0.6
     assert any("multivariate_score" in v["evidence"] for v in verdicts[100:])
+
+
+def test_a_new_pod_is_judged_against_its_siblings_normal(trained_model: EntityModel) -> None:
+    """A pod that a restart replaced is saturated in its first window: its siblings' normal
+    (same Deployment) says so at once; a pod of another Deployment starts from scratch."""
+    scorer = Scorer(trained_model, "v")
+    scorer.score(pod_rows("cart-old-a1", 60, seed=3, base_latency_ms=70.0))
+    surge = Fault("cpu_saturation", 60, 65)
+    fresh = scorer.score(
+        pod_rows("cart-new-b2", 3, seed=4, fault=surge, base_latency_ms=70.0, offset=60)
+    )
+    stranger = scorer.score(
+        pod_rows("search-new-c3", 3, seed=4, fault=surge, base_latency_ms=70.0, offset=60)
+    )
+    assert fresh[-1]["critical"] and fresh[-1]["issue"] == "cpu_saturation"
+    assert fresh[0]["score"] > stranger[0]["score"]
+    assert not stranger[-1]["critical"]  # no normal of its own or its siblings' yet
