@@ -14,6 +14,7 @@ from self_healing_service.incidents import Incident
 from self_healing_service.policy import Policy, Step
 from self_healing_service.view import ClusterView
 
+PINNED_CPU_SHARE = 0.95  # mean CPU over limit at which pods are throttled, demand unknown
 Outcome = Literal["act", "await_approval", "notify_only", "skip", "postpone", "escalate", "close"]
 
 
@@ -67,17 +68,20 @@ def scale_out_replicas(current: int, params: dict[str, Any], view: ClusterView) 
     default: double or add four, whichever is more), and at least enough for the measured
     demand to sit at `target_cpu` of the limit. Pods pinned at their limit hide how much
     CPU they would use, so the measured share is then only a lower bound: that is why the
-    growth rules come first.
+    growth rules come first, and pods pinned at the limit take `pinned_factor` if given:
+    the surge that pins them is one the measured share cannot size.
     """
     factor = float(params.get("factor", 1.5))
-    wanted = max(current + int(params.get("min_added", 1)), math.ceil(current * factor))
     target = params.get("target_cpu")
     shares = [
         p.cpu_limit_share for p in view.live_pods if p.ready and p.cpu_limit_share is not None
     ]
-    if target and shares:
-        demand = sum(shares) / len(shares) * current
-        wanted = max(wanted, math.ceil(demand / float(target) - 1e-9))
+    mean = sum(shares) / len(shares) if shares else None
+    if mean is not None and mean >= PINNED_CPU_SHARE and "pinned_factor" in params:
+        factor = max(factor, float(params["pinned_factor"]))
+    wanted = max(current + int(params.get("min_added", 1)), math.ceil(current * factor))
+    if target and mean is not None:
+        wanted = max(wanted, math.ceil(mean * current / float(target) - 1e-9))
     return wanted
 
 

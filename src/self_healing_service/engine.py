@@ -275,6 +275,7 @@ class Healer:
         self.store.set_status(incident.id, "verifying")
         start = self.clock.now()
         healthy_since: float | None = None
+        settled_since: float | None = None
         health = Health(False, "not checked")
         view = before
         while True:
@@ -299,6 +300,9 @@ class Healer:
                     break
             else:
                 healthy_since = None
+            settled_since = (settled_since or now) if health.settled else None
+            if settled_since is not None and now - settled_since >= settings.verify_settled_seconds:
+                break  # landed and still failing: the next rung, not more waiting
             self.clock.sleep(settings.verify_interval_seconds)
         now = self.clock.now()
         recovered = health.healthy and healthy_since is not None

@@ -64,7 +64,7 @@ class _PolicyModel(BaseModel):
     rules: list[_RuleModel]
 
 
-SCALE_OUT: dict[str, Any] = {"factor": 2.0, "min_added": 4, "target_cpu": 0.6}
+SCALE_OUT: dict[str, Any] = {"factor": 2.0, "min_added": 4, "target_cpu": 0.6, "pinned_factor": 3.0}
 
 DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("memory_leak", (Step("rollout_restart"),)),
@@ -73,8 +73,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("bad_rollout", (Step("rollout_undo"),)),
     Rule("unschedulable", (Step("rollout_undo"),), recent_rollout=True),
     # Scale out as the HPA does by default (double or add four pods, whichever is more, and
-    # enough for the measured demand at 60 % of the limit): a half-measure leaves the pods
-    # saturated. If they are still saturated once the new ones are ready, once more.
+    # enough for the measured demand at 60 % of the limit; pods pinned at the limit hide their
+    # demand, so triple them): a half-measure leaves the pods saturated. If they are still
+    # saturated once the new ones are ready, once more.
     Rule("cpu_saturation", (Step("scale", SCALE_OUT), Step("scale", SCALE_OUT))),
     Rule("node_failure", (Step("drain"),)),
 )

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     )
     verify_interval_seconds: float = Field(2.0, description="Verification poll interval.")
     verify_stable_seconds: float = Field(6.0, description="Healthy this long means recovered.")
+    verify_settled_seconds: float = Field(
+        20.0,
+        description="A fix fully landed (every pod ready and measured) with the signal still "
+        "bad this long has failed: the next rung starts without waiting out the timeout.",
+    )
     drain_deadline_seconds: float = Field(120.0, description="Give up draining after this.")
     kube_retries: int = Field(4, description="Attempts per Kubernetes call on 5xx/timeout/409.")
     kube_backoff_seconds: float = Field(0.2, description="First back-off; doubles each retry.")

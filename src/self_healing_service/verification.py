@@ -21,6 +21,9 @@ class Health:
     # Not healthy yet, but getting there: a rollout moving on, with no pod failing. Worth
     # waiting for (up to the rollout's own deadline) rather than calling the fix a failure.
     progressing: bool = False
+    # The fix has fully landed and the signal is still bad: waiting longer changes nothing,
+    # so once this holds for a settled stretch the next rung can start.
+    settled: bool = False
 
 
 def judge(planned: PlannedAction, view: ClusterView) -> Health:
@@ -57,7 +60,10 @@ def judge(planned: PlannedAction, view: ClusterView) -> Health:
         if ready >= workload.replicas and shares:
             mean = sum(shares) / len(shares)
             if mean >= SATURATED_CPU_SHARE:
-                return Health(False, f"CPU still at {mean:.0%} of its limit after scaling")
+                measured = len(shares) >= workload.replicas  # every pod's use is in
+                return Health(
+                    False, f"CPU still at {mean:.0%} of its limit after scaling", settled=measured
+                )
             cpu = f", CPU at {mean:.0%} of its limit"
     if ready < workload.replicas:
         return Health(

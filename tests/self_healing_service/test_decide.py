@@ -140,6 +140,8 @@ def test_policy_from_yaml_and_limits() -> None:
         (4, (0.99, 1.0, 1.0, 0.97), {"factor": 1.0, "target_cpu": 0.5}, 8),  # pinned: a floor
         (6, (0.9, 0.85, 0.88, 0.87, 0.9, 0.86), {"factor": 1.0, "target_cpu": 0.6}, 9),
         (3, (0.9, None, 0.9), {"factor": 2.0, "min_added": 1, "target_cpu": 0.3}, 9),
+        (3, (1.0, 0.98, 0.99), {"factor": 2.0, "min_added": 1, "pinned_factor": 3.0}, 9),
+        (3, (0.9, 0.92, 0.9), {"factor": 2.0, "min_added": 1, "pinned_factor": 3.0}, 6),
     ],
 )
 def test_scale_out_is_sized_like_the_hpa(

@@ -72,6 +72,12 @@ def test_a_scale_out_that_left_the_pods_saturated_has_not_recovered() -> None:
     health = judge(SCALE, _scaled([0.97, 0.95, 0.99, 0.93]))
     assert not health.healthy and not health.progressing
     assert "CPU still at 96%" in health.reason
+    assert health.settled  # every pod measured: waiting longer will not change it
+
+
+def test_a_scale_out_still_unmeasured_on_some_pods_is_not_settled() -> None:
+    health = judge(SCALE, _scaled([0.97, 0.95, None, None]))
+    assert not health.healthy and not health.settled
 
 
 def test_a_scale_out_that_relieved_the_cpu_has_recovered() -> None:
