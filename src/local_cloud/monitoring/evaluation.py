@@ -10,8 +10,9 @@ times `evaluate(now)` is asked about, never on how often it is called:
   `group_by_fields`, series are first reduced across the other labels (ALIGN_MAX per
   alignment period, then REDUCE_MAX), so one incident stands for each group (a workload),
   with only the grouped labels (and the project) on its metric and resource;
-- an open incident closes once the series has gone `auto_close_seconds` without a breaching
-  point (no data, or data back under the threshold); it ends at last breach + auto-close.
+- an open incident closes at the first point back under the threshold (the condition is no
+  longer met), or once the series has gone `auto_close_seconds` without data; it then ends
+  at last breach + auto-close.
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ class AlertEvaluator:
                 state.incident.observed_value = value
             if not policy.breaches(value):
                 state.run_started_at = None
+                changes.extend(self._close_when_met_no_longer(state, time))
             else:
                 broken = state.last_point_at is None or time - state.last_point_at > max_gap
                 if state.run_started_at is None or broken:
@@ -168,6 +170,16 @@ class AlertEvaluator:
         state.incident = incident
         self._incidents[incident.id] = incident
         return IncidentChange("opened", incident)
+
+    def _close_when_met_no_longer(self, state: _SeriesState, time: float) -> list[IncidentChange]:
+        """Data back under the threshold closes the incident, as Cloud Monitoring does; only
+        a series that goes silent waits for `auto_close_seconds`."""
+        incident = state.incident
+        if incident is None:
+            return []
+        incident.ended_at = int(time)
+        state.incident = None
+        return [IncidentChange("closed", incident)]
 
     def _close_if_quiet(
         self, policy: AlertPolicy, state: _SeriesState, now: float

@@ -166,17 +166,19 @@ def test_auto_close_sends_closed_notice(clock: ManualClock, score_series: Series
     assert len(ids) == 2 and len(set(ids)) == 2
 
 
-def test_points_under_threshold_close_after_the_quiet_period(
+def test_a_point_back_under_the_threshold_closes_the_incident(
     clock: ManualClock, score_series: SeriesFactory
 ) -> None:
+    """The condition no longer met closes it at once, as in Cloud Monitoring (auto-close is
+    for a series that goes silent), so the next breach of the same workload alerts again."""
     cover = _points_to_cover(POLICY.duration_seconds)
-    quiet_points = int(POLICY.auto_close_seconds // STEP)
-    monitoring = _run(
-        clock, score_series, [POLICY.threshold + 0.1] * cover + [0.1] * (quiet_points + 1)
-    )
-    (incident,) = monitoring.incidents()
-    assert incident.state == "closed"
-    assert incident.observed_value == pytest.approx(0.1)
+    t0 = clock.now()
+    values = [POLICY.threshold + 0.1] * cover + [0.1] + [POLICY.threshold + 0.2] * cover
+    monitoring = _run(clock, score_series, values)
+    first, second = monitoring.incidents()
+    assert first.state == "closed" and first.ended_at == int(t0 + cover * STEP)
+    assert first.observed_value == pytest.approx(0.1)
+    assert second.state == "open" and second.id != first.id
 
 
 def test_outcome_does_not_depend_on_evaluation_cadence(
