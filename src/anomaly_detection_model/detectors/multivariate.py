@@ -13,7 +13,9 @@ Prometheus' `keep_firing_for`: one incident whose evidence flickers around the t
 one alarm, and the onset is not delayed). With `in_subspace`, a third error is the vector's
 distance inside its principal subspace, each component in units of its training spread
 (Hotelling's T², the classic partner of reconstruction error in process control): it sees
-metrics that move together as they always do, only much further than they ever did.
+metrics that move together as they always do, only much further than they ever did. With
+`range_quantile`, another is range novelty (`detectors.multivariate_range`): how far the
+largest metric lies beyond its robust training band.
 Deterministic (an eigendecomposition, no sampling).
 
 `SELECTED` is the setting that the label-free rule of
@@ -38,6 +40,7 @@ import numpy.typing as npt
 
 from anomaly_detection_model.base import Detector
 from anomaly_detection_model.detectors.catalogue import CatalogueEntry
+from anomaly_detection_model.detectors.multivariate_range import MIN_NORMALISER, RangeNovelty
 
 Vector = Sequence[float] | npt.NDArray[np.floating[Any]]
 Array = npt.NDArray[np.float64]
@@ -46,10 +49,12 @@ CLIP = 20.0  # standardised values beyond this are one broken sensor, not more e
 # looking at test labels. Change it only by re-running that rule (benchmarks/multivariate.py).
 SELECTED: dict[str, Any] = {
     "lags": 1,
-    "smoothing": 0.3,
+    "smoothing": 0.5,
     "variance": 0.95,
     "in_subspace": False,
-    "fast_attack": True,
+    "fast_attack": False,
+    "range_quantile": 0.999,
+    "range_metrics": 2,
 }
 
 
@@ -129,9 +134,15 @@ class LaggedReconstruction(Detector[Vector]):
         hold: int = 1,
         in_subspace: bool = False,
         fast_attack: bool = False,
+        range_quantile: float | None = None,
+        range_metrics: int = 1,
     ) -> None:
         if hold < 1:
             raise ValueError("hold: must be at least 1 step")
+        if range_quantile is not None and not 0.5 < range_quantile <= 1.0:
+            raise ValueError("range_quantile: must be in (0.5, 1.0], or None for no range novelty")
+        if range_metrics < 1:
+            raise ValueError("range_metrics: must be at least 1")
         self.lags = lags
         self.variance = variance
         self.smoothing = smoothing
@@ -140,6 +151,9 @@ class LaggedReconstruction(Detector[Vector]):
         self.hold = hold
         self.in_subspace = in_subspace
         self.fast_attack = fast_attack
+        self.range_quantile = range_quantile
+        self.range_metrics = range_metrics
+        self._range: RangeNovelty | None = None
         self._center: Array | None = None
         self._scale: Array | None = None
         self._views: list[_Subspace] = []
@@ -168,12 +182,16 @@ class LaggedReconstruction(Detector[Vector]):
             _Subspace.fit(z, self.variance, normalise_residuals=False),
             _Subspace.fit(lagged, self.variance, normalise_residuals=True),
         ]
+        if self.range_quantile is not None:
+            self._range = RangeNovelty.fit(z, self.range_quantile, self.range_metrics)
         raw = self._errors(z, lagged)
         levels = [max(float(np.quantile(self._ewma(e, None), self.quantile)), 1e-9) for e in raw]
         for view, level in zip(self._views, levels, strict=False):
             view.normaliser = level
         if self.in_subspace:
-            self._views[0].distance_normaliser = levels[-1]
+            self._views[0].distance_normaliser = levels[2]
+        if self._range is not None:
+            self._range.normaliser = max(levels[-1], MIN_NORMALISER)
         self._context.clear()
         self._smoothed = None
         self._held.clear()
@@ -282,6 +300,7 @@ class LaggedReconstruction(Detector[Vector]):
                 }
                 for v in self._views
             ],
+            "range": None if self._range is None else self._range.to_dict(),
         }
 
     @classmethod
@@ -308,6 +327,8 @@ class LaggedReconstruction(Detector[Vector]):
             )
             for i, v in enumerate(data["views"])
         ]
+        if data.get("range") is not None:
+            detector._range = RangeNovelty.from_dict(data["range"])
         return detector
 
     # ---- internals ---------------------------------------------------------------------
@@ -317,16 +338,20 @@ class LaggedReconstruction(Detector[Vector]):
         return [None] * len(self._normalisers())
 
     def _errors(self, z: Array, lagged: Array) -> list[Array]:
-        """The raw error series: reconstruction of each view, then the in-subspace distance."""
+        """The raw error series: reconstruction of each view, in-subspace distance, range."""
         errors = [view.error(x) for view, x in zip(self._views, (z, lagged), strict=True)]
         if self.in_subspace:
             errors.append(self._views[0].distance(z))
+        if self._range is not None:
+            errors.append(self._range.excess(z))
         return errors
 
     def _normalisers(self) -> list[float]:
         levels = [view.normaliser for view in self._views]
         if self.in_subspace:
             levels.append(self._views[0].distance_normaliser)
+        if self._range is not None:
+            levels.append(self._range.normaliser)
         return levels
 
     def _next_smoothed(

@@ -28,6 +28,7 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +58,8 @@ class LaggedSetting:
     variance: float
     in_subspace: bool
     fast_attack: bool = False
+    range_quantile: float | None = None
+    range_metrics: int = 1
 
     @property
     def label(self) -> str:
@@ -68,11 +71,22 @@ class LaggedSetting:
         return LaggedReconstruction(**asdict(self))
 
 
+RANGE_QUANTILE = 0.999  # range novelty's band: the training range without its 0.1 % tails
+# The evidence beside the two reconstruction errors, simplest first: none, the in-subspace
+# distance (T²), range novelty of the single most novel metric, or of the second most novel
+# (two metrics outside their ranges together). One at a time: T² and range novelty both see
+# moves inside the principal subspace, and the grid stays twice its size without them.
+EVIDENCE: tuple[dict[str, Any], ...] = (
+    {"in_subspace": False},
+    {"in_subspace": True},
+    {"in_subspace": False, "range_quantile": RANGE_QUANTILE, "range_metrics": 1},
+    {"in_subspace": False, "range_quantile": RANGE_QUANTILE, "range_metrics": 2},
+)
 # The settings the rule chooses among, simplest first (ties go to the first).
 LAGGED_GRID: tuple[LaggedSetting, ...] = tuple(
-    LaggedSetting(*values)
-    for values in itertools.product(
-        (1, 2, 3), (0.3, 0.5, 0.7), (0.85, 0.9, 0.95), (False, True), (False, True)
+    LaggedSetting(lags=lags, smoothing=smoothing, variance=variance, fast_attack=fast, **extra)
+    for lags, smoothing, variance, extra, fast in itertools.product(
+        (1, 2, 3), (0.3, 0.5, 0.7), (0.85, 0.9, 0.95), EVIDENCE, (False, True)
     )
 )
 
