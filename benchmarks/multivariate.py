@@ -237,7 +237,9 @@ def sensitivity(console: Console) -> dict[str, object]:
     shipped = shipped_setting()
     table = Table(
         title=f"Sensitivity on the test halves: macro point F1 / event F1 of nearby settings "
-        f"(in_subspace={shipped.in_subspace}); criterion = the rule's, "
+        f"(other switches as shipped: in_subspace={shipped.in_subspace}, "
+        f"range_metrics={shipped.range_metrics if shipped.range_quantile else 0}); "
+        "criterion = the rule's, "
         "on train only"
     )
     for column in ("lags", "smoothing", "variance", "criterion", *NAMES):
