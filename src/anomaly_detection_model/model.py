@@ -16,7 +16,8 @@ import numpy as np
 
 from anomaly_detection_model.detectors.multivariate import LaggedReconstruction, StreamState
 from anomaly_detection_model.features import MODEL_FEATURES, SCHEMA_VERSION, FeatureRow
-from anomaly_detection_model.issues import Issue, IssueRules, classify
+from anomaly_detection_model.issue_rules import IssueRules
+from anomaly_detection_model.issues import Issue, classify
 from anomaly_detection_model.normal import EntityNormal, NormalProfile, directional
 
 MODEL_KIND = "gke-heal/entity-model"

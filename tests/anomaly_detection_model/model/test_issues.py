@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from anomaly_detection_model.features import FeatureRow
-from anomaly_detection_model.issues import IssueRules, classify
+from anomaly_detection_model.issue_rules import IssueRules
+from anomaly_detection_model.issues import classify
 
 MB = 1024 * 1024
 
