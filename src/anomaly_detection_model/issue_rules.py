@@ -45,7 +45,9 @@ class IssueRules:
     oom_horizon_s: float = 3600.0  # clear leak when OOM is predicted within this
     # A fast leak is clear sooner, wherever memory stands: every one of the last few windows
     # grows by at least this share of the limit per hour (normal pods of the demo shop stay
-    # under 1.8 at their noisiest), and the trend reaches the limit within the horizon.
+    # under 1.8 at their noisiest), the trend reaches the limit within the horizon, and the
+    # level rose over those windows by at least half what their slopes say (a slope fitted to
+    # the few samples of a starved window can be steep while the level stands still).
     fast_leak_windows: int = 2
     fast_leak_growth_per_hour: float = 2.0
     fast_leak_horizon_s: float = 1800.0

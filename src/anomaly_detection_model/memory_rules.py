@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import datetime
 
 from anomaly_detection_model.features import FeatureRow
 from anomaly_detection_model.issue_rules import (
@@ -19,6 +20,8 @@ from anomaly_detection_model.issue_rules import (
     last,
     value,
 )
+
+DEFAULT_WINDOW_SECONDS = 60.0
 
 
 def _oom_restart(row: FeatureRow, recent: Sequence[FeatureRow], rules: IssueRules) -> bool:
@@ -66,9 +69,11 @@ def _fast_leak(row: FeatureRow, recent: Sequence[FeatureRow], rules: IssueRules)
     if run >= rules.fast_leak_windows:
         if run == len(recent):
             return None
+        growth = growth[: rules.fast_leak_windows]
+        if not _level_follows(recent, growth):
+            return None
     elif not (run and _sudden_leak(recent, rates, rules)):
         return None
-    growth = growth[: rules.fast_leak_windows]
     per_second = sum(growth) / len(growth) / 3600.0
     to_oom = max(1.0 - util, 0.0) / per_second
     return to_oom if to_oom <= rules.fast_leak_horizon_s else None
@@ -91,12 +96,41 @@ def _sudden_leak(
         before = before[1:]  # the window the leak began in
     if not before or any(g >= onset for g in before[: rules.fast_leak_steady_windows]):
         return False
+    return _level_follows(recent, [rates[0] or 0.0]) and _steady_load(recent, rules)
+
+
+def _level_follows(recent: Sequence[FeatureRow], growth: Sequence[float]) -> bool:
+    """Memory's level rose over the newest `len(growth)` windows by at least half of what their
+    slopes (`growth`, newest first, share of the limit per hour) say it should have.
+
+    A slope is fitted to the samples inside one window: when a window gets only a few (a busy
+    node, a late exporter), a slope fitted to them can be steep while the level goes nowhere.
+    The level measured from one window's end to another's cannot be fooled that way.
+    """
+    run = len(growth)
+    if len(recent) <= run:
+        return False
     now = value(recent[-1], "memory_limit_utilization")
-    earlier = [u for r in recent[:-1] if (u := value(r, "memory_limit_utilization")) is not None]
-    growth = rates[0] or 0.0
-    # Half the rise a minute of that growth makes: the level must move with the slope.
-    rose = now is not None and bool(earlier) and now - earlier[-1] >= growth / 120.0
-    return rose and _steady_load(recent, rules)
+    before = value(recent[-1 - run], "memory_limit_utilization")
+    if now is None or before is None:
+        return False
+    elapsed = sum(_window_seconds(r) for r in recent[-run:])
+    expected = sum(growth) / run * elapsed / 3600.0
+    return now - before >= 0.5 * expected
+
+
+def _window_seconds(row: FeatureRow) -> float:
+    """The row's window length, from its bounds (60 s when they are missing or unreadable)."""
+    if row.window_start:
+        try:
+            start = datetime.fromisoformat(row.window_start)
+            end = datetime.fromisoformat(row.window_end)
+        except ValueError:
+            return DEFAULT_WINDOW_SECONDS
+        seconds = (end - start).total_seconds()
+        if seconds > 0:
+            return seconds
+    return DEFAULT_WINDOW_SECONDS
 
 
 def _steady_load(recent: Sequence[FeatureRow], rules: IssueRules) -> bool:

@@ -67,7 +67,8 @@ def leak(n: int, util_end: float) -> list[FeatureRow]:
 
 def fast_leak(n: int, util_end: float, per_minute: float = 0.08) -> list[FeatureRow]:
     """Normal windows, then memory growing `per_minute` of the limit in the last `n`."""
-    rows = series(6 - n)
+    steady = util_end - n * per_minute  # where the leak began
+    rows = series(6 - n, memory_limit_utilization=steady, memory_bytes=steady * 512 * MB)
     for i in range(n):
         util = util_end - (n - 1 - i) * per_minute
         rows.append(
@@ -140,6 +141,39 @@ CASES = [
         0.8,
         "none",
         "info",
+        "shop/cart",
+    ),
+    (
+        # As seen on a healthy worker whose windows got only a few samples: two steep slopes
+        # while the level went from 0.397 to 0.400 and back to 0.393.
+        "two windows of steep slope while the level stood still: too few samples, not a leak",
+        [
+            *series(4, memory_limit_utilization=0.397),
+            row(4, memory_limit_utilization=0.400, memory_slope_bytes_per_s=651_627.0),
+            row(5, memory_limit_utilization=0.393, memory_slope_bytes_per_s=400_771.0),
+        ],
+        0.9,
+        "none",
+        "info",
+        "shop/cart",
+    ),
+    (
+        "two windows of fast growth that moved the level by most of the slope's rise: a leak",
+        [
+            *series(4, memory_limit_utilization=0.40, memory_bytes=0.40 * 512 * MB),
+            *[
+                row(
+                    4 + i,
+                    memory_limit_utilization=0.40 + 0.05 * (i + 1),
+                    memory_bytes=(0.40 + 0.05 * (i + 1)) * 512 * MB,
+                    memory_slope_bytes_per_s=512 * MB * 0.08 / 60,
+                )
+                for i in range(2)
+            ],
+        ],
+        0.8,
+        "memory_leak",
+        "critical",
         "shop/cart",
     ),
     (
