@@ -131,6 +131,28 @@ def summarise(outcomes: list[FaultOutcome]) -> dict[str, dict[str, Any]]:
     return table
 
 
+def fault_record(o: FaultOutcome) -> dict[str, Any]:
+    """One fault's facts, times in seconds after its injection."""
+
+    def after(at: float | None) -> float | None:
+        return None if at is None else round(at - o.injected_at, 1)
+
+    return {
+        "case": case_of(o),
+        "target": o.step.target,
+        "injected_at": o.injected_at,
+        "detected_after_s": after(o.detected_at),
+        "issue": o.issue,
+        "decision": o.decision,
+        "action": o.action,
+        "action_after_s": after(o.action_at),
+        "recovered_after_s": after(o.recovered_at),
+        "outcome": o.outcome,
+        "reasons": o.reasons,
+        "oom_kills_before_action": o.oom_kills_before_action,
+    }
+
+
 def case_of(outcome: FaultOutcome) -> str:
     cause = outcome.step.params.get("cause")
     return f"{outcome.step.kind}/{cause}" if cause else outcome.step.kind
@@ -291,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         "product": ours,
         "baseline_kubernetes_alone": theirs,
         "harmful_actions": harmful,
+        # Every fault of the product's runs, so a miss or a slow recovery can be looked up.
+        "faults": [fault_record(o) for o in product],
         "simulated_hours": simulated / 3600,
         "fault_free_hours": control,
         "wall_seconds": time.monotonic() - wall,
