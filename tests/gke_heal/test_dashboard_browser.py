@@ -88,6 +88,9 @@ def test_approve_from_the_dashboard_acts_in_the_cluster(stack: LocalStack) -> No
         return None
 
     incident_id = str(_wait(waiting_incident, 90, "an incident awaiting approval"))
+    # A person takes seconds to start a browser and click: at 120x the approval's 30 minutes
+    # would run out in 15 wall seconds, so the clock runs at 1x while the person acts.
+    stack.clock.set_speed(1.0)
     assert api.get(f"/incidents/{incident_id}").json()["actions"] == []  # nothing done yet
 
     with sync_playwright() as p:
@@ -102,6 +105,7 @@ def test_approve_from_the_dashboard_acts_in_the_cluster(stack: LocalStack) -> No
             page.wait_for_load_state()
         finally:
             browser.close()
+            stack.clock.set_speed(120.0)
 
     def done_action() -> dict[str, object] | None:
         actions = api.get(f"/incidents/{incident_id}").json()["actions"]
