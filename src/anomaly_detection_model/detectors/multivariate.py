@@ -15,7 +15,7 @@ distance inside its principal subspace, each component in units of its training 
 (Hotelling's T², the classic partner of reconstruction error in process control): it sees
 metrics that move together as they always do, only much further than they ever did. With
 `range_quantile`, another is range novelty (`detectors.multivariate_range`): how far the
-largest metric lies beyond its robust training band.
+`range_metrics`-th most novel metric lies beyond its robust training band.
 Deterministic (an eigendecomposition, no sampling).
 
 `SELECTED` is the setting that the label-free rule of
