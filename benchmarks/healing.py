@@ -150,6 +150,7 @@ def fault_record(o: FaultOutcome) -> dict[str, Any]:
         "outcome": o.outcome,
         "reasons": o.reasons,
         "oom_kills_before_action": o.oom_kills_before_action,
+        "alerts_open_at_injection": o.alerts_open_at_injection,
     }
 
 

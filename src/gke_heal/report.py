@@ -44,6 +44,9 @@ class FaultOutcome:
     signal_name: str = ""
     signal: list[tuple[float, float]] = field(default_factory=list)
     failed_expectations: list[str] = field(default_factory=list)
+    # Alert policies already open on the target when the fault began: an open incident
+    # raises no new alert, so a miss with one here was swallowed by it.
+    alerts_open_at_injection: list[str] = field(default_factory=list)
 
     def minutes_after_injection(self, at: float | None) -> str:
         return "-" if at is None else f"{(at - self.injected_at) / 60:.1f} min"

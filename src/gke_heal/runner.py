@@ -191,6 +191,7 @@ class ScenarioRunner:
         injected = stack.clock.now()
         stack.cluster.inject(step.kind, target.namespace, target.name, dict(step.params) or None)
         outcome = FaultOutcome(step=step, injected_at=injected)
+        outcome.alerts_open_at_injection = self._open_alerts(target.workload)
         outcome.signal_name = _signal_name(step.kind)
         watch = _Watch(outcome, target)
         end = injected + step.duration_minutes * 60
@@ -265,6 +266,20 @@ class ScenarioRunner:
         if target.namespace is None:
             return 0
         return workload_health(self.stack.cluster, target.namespace, target.name).restarts
+
+    def _open_alerts(self, workload: str) -> list[str]:
+        """The alert policies with an incident open on `workload` now."""
+        return sorted(
+            {
+                incident.policy.name
+                for incident in self.stack.monitoring.incidents("open")
+                if workload
+                in (
+                    incident.series.metric_labels.get("workload"),
+                    incident.series.resource_labels.get("node_name"),
+                )
+            }
+        )
 
     def _first_alert(self, workload: str, since: float) -> dict[str, Any] | None:
         found: dict[str, Any] | None = None
@@ -392,6 +407,11 @@ class ScenarioRunner:
         expect = o.step.expect
         if o.detected_at is None:
             o.outcome = "missed"
+            if o.alerts_open_at_injection:
+                o.reasons.append(
+                    "alert already open on the target at injection: "
+                    + ", ".join(o.alerts_open_at_injection)
+                )
         elif (
             o.recovered_at is not None
             and o.action_at is not None

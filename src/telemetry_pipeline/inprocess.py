@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telemetry_pipeline.anomaly import ClusterIdentity, anomaly_row, anomaly_series
+from telemetry_pipeline.anomaly import AnomalyMetric, ClusterIdentity, anomaly_row
 from telemetry_pipeline.features import build_feature_row, group_by_entity
 from telemetry_pipeline.records import DeadLetter, SourceKey, parse_log, parse_metric
 from telemetry_pipeline.scoring import RowScorer, Verdict
@@ -88,6 +88,7 @@ class InProcessPipeline:
         self.settings = settings or PipelineSettings()
         self.counters = PipelineCounters()
         self.templates = TemplateMemory()
+        self.anomaly_metric = AnomalyMetric(self.settings.cluster, self.settings.window_seconds)
         self.watermark = float("-inf")
         self._wall = wall_clock
         self._windows: dict[float, dict[SourceKey, SourceStats]] = {}
@@ -224,7 +225,7 @@ class InProcessPipeline:
         self.counters.verdicts += len(verdicts)
         self._store(FEATURES, [feature_table_row(r) for r in features])
         self._store(ANOMALIES, [anomaly_row(v) for v in verdicts])
-        points = [s for v in verdicts if (s := anomaly_series(v, self.settings.cluster))]
+        points = self.anomaly_metric.series(verdicts)
         if points:
             try:
                 self.metrics.write(points)

@@ -9,6 +9,7 @@ import pytest
 from gke_heal.report import ChatLine, FaultOutcome, ScenarioReport, terminal_table, write_report
 from gke_heal.scenario import FaultStep, Scenario, load_scenario, parse_scenario
 from gke_heal.yamlfile import YamlModelError
+from local_cloud.clock import rfc3339
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,3 +73,36 @@ def test_failed_expectation_fails_the_report() -> None:
     report.faults[0].failed_expectations.append("not detected within 5 min")
     assert not report.passed
     assert terminal_table(report).row_count == 1
+
+
+def test_a_miss_names_the_alert_already_open_on_its_target() -> None:
+    """An open incident raises no new alert: the runner records which were open at injection,
+    and a missed fault says so (from a real `Monitoring` holding one open latency incident)."""
+    from types import SimpleNamespace
+
+    from gke_heal.runner import ScenarioRunner, _Target, _Watch
+    from local_cloud.clock import ManualClock
+    from local_cloud.monitoring import Monitoring
+    from telemetry_pipeline.anomaly import AnomalyMetric, ClusterIdentity
+
+    clock = ManualClock()
+    monitoring = Monitoring(clock)
+    verdict = {
+        "entity_type": "pod", "namespace": "shop", "deployment": "checkout", "pod": "c-1",
+        "window_end": rfc3339(clock.now()), "score": 0.95, "issue": "latency_regression",
+        "severity": "critical", "model_version": "v1",
+    }  # fmt: skip
+    assert monitoring.write(AnomalyMetric(ClusterIdentity()).series([verdict])) == []
+    clock.advance(60)
+    monitoring.tick()
+    runner = object.__new__(ScenarioRunner)
+    runner.stack = SimpleNamespace(monitoring=monitoring)  # type: ignore[assignment]
+    assert runner._open_alerts("shop/checkout") == ["latency-regression"]
+    assert runner._open_alerts("shop/cart") == []
+
+    step = FaultStep(kind="dependency_latency", target="shop/checkout")
+    outcome = FaultOutcome(step=step, injected_at=clock.now())
+    outcome.alerts_open_at_injection = runner._open_alerts("shop/checkout")
+    runner._conclude(_Watch(outcome, _Target("shop", "checkout")))
+    assert outcome.outcome == "missed"
+    assert outcome.reasons == ["alert already open on the target at injection: latency-regression"]

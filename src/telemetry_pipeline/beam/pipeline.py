@@ -184,7 +184,7 @@ def build(
         elif options.warehouse:
             _ = rows | f"BigQuery_{table}" >> _bigquery(options, table)
     if writer_factory is not None:
-        points = verdicts | "AnomalyPoints" >> AnomalyPoints(cluster)
+        points = verdicts | "AnomalyPoints" >> AnomalyPoints(cluster, size)
         _ = points | "WritePoints" >> WriteAnomalyPoints(writer_factory)
 
 

@@ -15,10 +15,18 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.coders import PickleCoder
 from apache_beam.pvalue import PCollection
-from apache_beam.transforms import trigger, window
+from apache_beam.transforms import trigger, userstate, window
 
-from telemetry_pipeline.anomaly import ClusterIdentity, anomaly_row, anomaly_series
+from telemetry_pipeline.anomaly import (
+    ClusterIdentity,
+    anomaly_row,
+    anomaly_series,
+    clearing_series,
+    quiet_series,
+    workload_of,
+)
 from telemetry_pipeline.features import EntityKey, build_feature_row, entities_of
 from telemetry_pipeline.lateness import arrival_of, late_letter
 from telemetry_pipeline.records import (
@@ -257,17 +265,53 @@ class ScoreWindows(beam.PTransform):
         return rows | beam.ParDo(_ScoreFn(self.scorer_factory)).with_outputs(DEAD, main=ROWS)
 
 
+class _AnomalyPointsFn(beam.DoFn):
+    """One workload's verdicts → its points, plus 0s closing the series it stopped reporting.
+
+    Keyed state (per workload, in the global window) remembers when each (issue, severity)
+    series last had a point: see `telemetry_pipeline.anomaly.AnomalyMetric`.
+    """
+
+    LAST_SEEN = userstate.ReadModifyWriteStateSpec("last_seen", PickleCoder())
+
+    def __init__(self, cluster: ClusterIdentity, window_seconds: float) -> None:
+        self.cluster = cluster
+        self.window_seconds = window_seconds
+
+    def process(
+        self,
+        item: tuple[str, dict[str, Any]],
+        last_seen: Any = beam.DoFn.StateParam(LAST_SEEN),
+    ) -> Iterator[dict[str, Any]]:
+        _, verdict = item
+        own = anomaly_series(verdict, self.cluster)
+        if own is None:
+            return
+        yield own
+        seen = last_seen.read() or {}
+        due = quiet_series(seen, verdict, self.window_seconds)
+        if seen:
+            last_seen.write(seen)
+        else:
+            last_seen.clear()
+        yield from clearing_series(verdict, self.cluster, due)
+
+
 class AnomalyPoints(beam.PTransform):
     """Verdicts → `custom.googleapis.com/anomaly/score` TimeSeries JSON (contracts §4)."""
 
-    def __init__(self, cluster: ClusterIdentity) -> None:
+    def __init__(self, cluster: ClusterIdentity, window_seconds: float = 60.0) -> None:
         super().__init__()
         self.cluster = cluster
+        self.window_seconds = window_seconds
 
     def expand(self, verdicts: PCollection) -> PCollection:
-        cluster = self.cluster
-        return verdicts | beam.FlatMap(
-            lambda verdict: [s] if (s := anomaly_series(verdict, cluster)) else []
+        return (
+            verdicts
+            | "ByWorkload" >> beam.FlatMap(lambda v: [(w, v)] if (w := workload_of(v)) else [])
+            # The memory outlives each fixed window: state lives in the global window.
+            | "AcrossWindows" >> beam.WindowInto(window.GlobalWindows())
+            | "Points" >> beam.ParDo(_AnomalyPointsFn(self.cluster, self.window_seconds))
         )
 
 

@@ -98,3 +98,56 @@ def test_scores_under_the_threshold_or_without_an_issue_stay_quiet(clock: Manual
     clock.advance(600)
     assert monitoring.tick()[0] == []
     assert len(monitoring.store.series()) == 2
+
+
+def _latency_episodes(clock: ManualClock, render: Any) -> list[tuple[str, int]]:
+    """Two latency faults on one workload, 15 windows apart, rendered by `render(verdicts)`;
+    returns the (change, minute) the policy went through."""
+    monitoring = Monitoring(clock)
+    entity = {"entity_type": "pod", "namespace": "shop", "deployment": "checkout", "pod": "c-1"}
+    t0 = clock.now()
+    changes: list[tuple[str, int]] = []
+    for minute in range(30):
+        faulty = minute < 3 or 15 <= minute < 18
+        verdict = _verdict(
+            t0 + 60 * minute, "latency_regression" if faulty else "none", 0.95, **entity
+        )
+        if not faulty:
+            verdict.update(score=0.1, severity="info", critical=False)
+        assert monitoring.write(render([verdict])) == []
+        clock.advance(60)
+        for change in monitoring.tick()[0]:
+            changes.append((change.kind, round((change.incident.started_at - t0) / 60)))
+    return changes
+
+
+def test_the_pipeline_closes_a_latency_alert_so_the_next_fault_alerts_again(
+    clock: ManualClock,
+) -> None:
+    metric = anomaly.AnomalyMetric(anomaly.ClusterIdentity())
+    assert _latency_episodes(clock, metric.series) == [
+        ("opened", 0), ("closed", 0), ("opened", 15), ("closed", 15)
+    ]  # fmt: skip
+
+
+def test_without_the_clearing_points_the_silent_series_swallows_the_second_fault(
+    clock: ManualClock,
+) -> None:
+    """Why `AnomalyMetric` exists: as in Cloud Monitoring, an incident on a series that went
+    silent stays open until auto-close (30 min), so the second fault raises no alert."""
+    cluster = anomaly.ClusterIdentity()
+
+    def bare(verdicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [s for v in verdicts if (s := anomaly.anomaly_series(v, cluster))]
+
+    assert _latency_episodes(clock, bare) == [("opened", 0)]
+
+
+def test_every_critical_verdict_scores_past_every_policy_threshold() -> None:
+    """The model floors a critical verdict's score (`CRITICAL_SCORE`); the policies filter on
+    severity and compare the score, so each threshold must lie under that floor."""
+    from anomaly_detection_model.model import CRITICAL_SCORE
+
+    for policy in POLICIES.values():
+        assert policy.severity == "critical"
+        assert policy.breaches(CRITICAL_SCORE), (policy.name, policy.threshold)
