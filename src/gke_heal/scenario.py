@@ -84,6 +84,9 @@ class FaultStep(_Strict):
         if unknown:
             known = ", ".join(FAULTS[self.kind].default_params) or "none"
             raise ValueError(f"params: {unknown[0]!r} is not a {self.kind} parameter ({known})")
+        bad = FAULTS[self.kind].bad_choice(self.params)
+        if bad:
+            raise ValueError(f"params: {bad}")
         return self
 
 

@@ -211,7 +211,7 @@ def gather(
         events = tuple(_event_line(e) for e in related[-10:])
         worst = sorted(pod_views, key=lambda p: (p.ready, -p.restarts))
         if worst:
-            logs = tuple(api.pod_log(incident.namespace, worst[0].name, 10).splitlines()[-10:])
+            logs = _last_lines(api, incident.namespace, worst[0])
     return ClusterView(
         gathered_at=now,
         workload=workload_view(deployment, replicasets, hpas),
@@ -219,6 +219,16 @@ def gather(
         events=events,
         logs=logs,
     )
+
+
+def _last_lines(api: ClusterApi, namespace: str, pod: PodView, count: int = 10) -> tuple[str, ...]:
+    """The pod's last log lines; for a container that has restarted, its crashed run's last
+    lines first (as `kubectl logs --previous`), since the running one may not have failed yet."""
+    current = api.pod_log(namespace, pod.name, count).splitlines()[-count:]
+    if not pod.restarts:
+        return tuple(current)
+    crashed = api.pod_log(namespace, pod.name, count, previous=True).splitlines()[-count:]
+    return tuple(crashed + current)
 
 
 def _gather_node(api: ClusterApi, incident: Incident, now: float, details: bool) -> ClusterView:

@@ -79,7 +79,8 @@ def test_approve_from_the_dashboard_acts_in_the_cluster(stack: LocalStack) -> No
         timeout=10,
     )
     stack.clock.sleep(20 * 60)  # learn a normal period
-    stack.cluster.inject("crash_loop", "shop", "payment")
+    # A crash whose logs name no unreachable dependency, so a pod restart is proposed.
+    stack.cluster.inject("crash_loop", "shop", "payment", {"cause": "bug"})
 
     def waiting_incident() -> str | None:
         for incident in api.get("/incidents").json():

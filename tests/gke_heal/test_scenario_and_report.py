@@ -30,6 +30,10 @@ def test_demo_scenario_loads() -> None:
             "faults.0.expect.isue: unknown field",
         ),
         ("warmup_minutes: -3\n", "line 1: warmup_minutes"),
+        (
+            "faults:\n  - kind: crash_loop\n    target: a/b\n    params: {cause: bugg}\n",
+            "cause must be one of dependency, bug, rollout, not 'bugg'",
+        ),
     ],
 )
 def test_bad_scenarios_name_field_and_line(text: str, expected: str) -> None:

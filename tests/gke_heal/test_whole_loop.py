@@ -22,6 +22,7 @@ settle_minutes: 1
 faults:
   - kind: crash_loop
     target: shop/payment
+    params: {cause: bug}
     duration_minutes: 12
     clear_after_minutes: 10
     expect: {detected_within_minutes: 6, issue: crash_loop}

@@ -48,6 +48,11 @@ def node_view(**kw: object) -> ClusterView:
 
 
 ENFORCE = History(mode="enforce")
+DB_DOWN = (
+    "Traceback (most recent call last):",
+    "FATAL: cannot connect to postgres://shop:hunter2-secret@db:5432: connection refused",
+    "exiting with status 1",
+)
 other_action = ActionRecord("0.other", 0, "rollout_restart", "shop/cart", "done", NOW - 120)
 
 CASES = [
@@ -70,6 +75,11 @@ CASES = [
     ("crash loop after rollout undoes", incident("crash_loop"), view(workload=workload(revision_created_at=NOW - 60, updated=1)), ENFORCE, "act", "rollout_undo", "rollout_undo shop/cart"),
     ("crash loop deletes worst pod", incident("crash_loop"), view(pods=pods(3, ready=False)), ENFORCE, "act", "delete_pod", "delete_pod shop/cart-2"),
     ("crash loop second rung", incident("crash_loop"), view(), replace(ENFORCE, attempted_rungs=1), "act", "rollout_restart", "rollout_restart"),
+    ("crash loop on an unreachable database escalates", incident("crash_loop"), view(pods=pods(3, ready=False), logs=DB_DOWN), ENFORCE, "escalate", None, "dependency is unreachable (FATAL: cannot connect to postgres://***@db:5432: connection refused)"),
+    ("nor restarts on the second rung", incident("crash_loop"), view(logs=DB_DOWN), replace(ENFORCE, attempted_rungs=1), "escalate", None, "resets their back-off"),
+    ("an unreachable database after a rollout still undoes", incident("crash_loop"), view(workload=workload(revision_created_at=NOW - 60, updated=1), logs=DB_DOWN), ENFORCE, "act", "rollout_undo", "rollout_undo shop/cart"),
+    ("a crash with no such line deletes the pod", incident("crash_loop"), view(pods=pods(3, ready=False), logs=("panic: nil pointer dereference",)), ENFORCE, "act", "delete_pod", "delete_pod"),
+    ("a leaking pod that logs a refused connection still restarts", incident(), view(logs=DB_DOWN), ENFORCE, "act", "rollout_restart", "guardrails passed"),
     ("ladder exhausted", incident(), view(), replace(ENFORCE, attempted_rungs=1), "escalate", None, "all 1 rungs tried"),
     ("bad rollout without history", incident("bad_rollout"), view(workload=workload(previous_revision=None)), ENFORCE, "escalate", None, "no previous revision"),
     ("cpu scales out by four pods (more than doubling 3)", incident("cpu_saturation"), view(), ENFORCE, "act", "scale", "replicas=7"),
@@ -153,3 +163,23 @@ def test_scale_out_is_sized_like_the_hpa(
     )
     given = view(workload=workload(replicas=current), pods=measured or pods(current))
     assert scale_out_replicas(current, params, given) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("dial tcp 10.0.0.7:5432: connect: connection refused", "connect: connection refused"),
+        ("Error: getaddrinfo ENOTFOUND redis.shop.svc", "ENOTFOUND"),
+        ("could not connect to server: password=s3cr3t-value host=db", "password=***"),
+        ("redis://:hunter2hunter2@cache:6379 unreachable: i/o timeout", "redis://***@cache"),
+    ],
+)
+def test_unreachable_dependency_lines_are_found_and_shown_without_secrets(
+    line: str, shown: str
+) -> None:
+    from self_healing_service.guardrails.dependency import unreachable_dependency
+
+    found = unreachable_dependency(["starting", line])
+    assert found is not None and shown in found
+    assert "s3cr3t" not in found and "hunter2" not in found
+    assert unreachable_dependency(["upstream request timeout calling db after 900ms"]) is None

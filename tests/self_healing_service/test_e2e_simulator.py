@@ -14,10 +14,13 @@ import pytest
 from heal_harness import FAULT, ChatOps, Served, Sim, fast_settings, wait_for
 from notices import alertmanager, monitoring, pubsub
 
+from local_cloud.gke.faults.stage import PARAMS_ANNOTATION
 from self_healing_service.app import create_app
 from self_healing_service.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.slow
+# A crash whose logs name no unreachable dependency: the ladder's restarts are tried.
+BUG = '{"cause": "bug"}'
 
 
 class Service:
@@ -195,7 +198,7 @@ def test_crash_loop_climbs_the_ladder_then_hands_over(
     sim: Sim, make_service: Callable[..., Service], chatops: ChatOps
 ) -> None:
     service = make_service(verify_timeout_seconds=3.0)
-    sim.annotate("checkout", {FAULT: "crash_loop"})
+    sim.annotate("checkout", {FAULT: "crash_loop", PARAMS_ANNOTATION: BUG})
     try:
         wait_for(
             lambda: any(
@@ -218,7 +221,7 @@ def test_crash_loop_climbs_the_ladder_then_hands_over(
         assert [v["recovered"] for v in verifications] == [False, False]
         wait_for(lambda: "escalated" in chatops.kinds("0.crash"), 10, "escalation sent")
     finally:
-        sim.annotate("checkout", {FAULT: None})
+        sim.annotate("checkout", {FAULT: None, PARAMS_ANNOTATION: None})
 
 
 @pytest.mark.parametrize(("path", "target"), [("pubsub", "email"), ("alertmanager", "catalogue")])
@@ -226,7 +229,7 @@ def test_crash_loop_by_the_other_paths_climbs_the_ladder(
     sim: Sim, make_service: Callable[..., Service], path: str, target: str
 ) -> None:
     service = make_service(verify_timeout_seconds=3.0)
-    sim.annotate(target, {FAULT: "crash_loop"})
+    sim.annotate(target, {FAULT: "crash_loop", PARAMS_ANNOTATION: BUG})
     try:
         wait_for(
             lambda: any(
@@ -244,7 +247,43 @@ def test_crash_loop_by_the_other_paths_climbs_the_ladder(
         actions = service.store.actions(_id(path, incident))
         assert [a["action"] for a in actions] == ["delete_pod", "rollout_restart"]
     finally:
-        sim.annotate(target, {FAULT: None})
+        sim.annotate(target, {FAULT: None, PARAMS_ANNOTATION: None})
+
+
+def test_a_crash_loop_on_an_unreachable_database_is_handed_over_untouched(
+    sim: Sim, make_service: Callable[..., Service], chatops: ChatOps
+) -> None:
+    """The pods' logs say `connection refused`: the service reads them through the API and
+    calls a human instead of deleting pods that would crash the same way."""
+    # Other tests here roll queue-worker out; after a recent rollout `rollout undo` is the first
+    # rung, and it stays allowed (a wrong address in the new configuration is likelier). So
+    # no rollout counts as recent here.
+    service = make_service(verify_timeout_seconds=3.0, recent_rollout_seconds=0.0)
+    sim.annotate("queue-worker", {FAULT: "crash_loop"})
+    try:
+        wait_for(
+            lambda: any(
+                c.get("restartCount", 0) > 0
+                for p in sim.pods("queue-worker")
+                for c in p["status"].get("containerStatuses", [])
+            ),
+            30,
+            "a crash",
+        )
+        service.send("monitoring", monitoring("0.db", "crash_loop", "shop/queue-worker"))
+        record = service.settled("0.db")
+        assert record["status"] == "escalated"
+        assert service.store.actions("0.db") == []
+        decisions = [
+            r["data"] for r in service.store.audit_records(incident_id="0.db")
+            if r["kind"] == "decision"
+        ]  # fmt: skip
+        assert decisions[0]["outcome"] == "escalate"
+        assert "dependency is unreachable" in decisions[0]["reasons"][0]
+        assert "connection refused" in decisions[0]["reasons"][0]
+        wait_for(lambda: "escalated" in chatops.kinds("0.db"), 10, "escalation sent")
+    finally:
+        sim.annotate("queue-worker", {FAULT: None})
 
 
 @pytest.mark.parametrize("path", ["monitoring", "pubsub", "alertmanager"])

@@ -160,6 +160,9 @@ def inject(
                 raise ChaosError(
                     f"--params: {kind} has no parameter {', '.join(sorted(unknown))} (known: {known})"
                 )
+            bad = stage.bad_choice(parsed)
+            if bad:
+                raise ChaosError(f"--params: {bad}")
         path, what = _path(stage.target, target)
         annotate(read_kubeconfig(kubeconfig), path, what,
                  {FAULT_ANNOTATION: kind, PARAMS_ANNOTATION: params if params else None})  # fmt: skip

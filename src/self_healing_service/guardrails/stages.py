@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from self_healing_service.guardrails.dependency import DependencyStage
 from self_healing_service.guardrails.stage import Stage, StageInput, Stop
 
 GITOPS_ANNOTATIONS = (
@@ -258,6 +259,7 @@ def default_chain() -> tuple[Stage, ...]:
         GitOpsStage(),
         RolloutStage(),
         UndoStage(),
+        DependencyStage(),
         ScaleStage(),
         CooldownStage(),
         RateLimitStage(),

@@ -136,12 +136,13 @@ class KubernetesGateway:
         found = self._json("list events", self.core.list_namespaced_event, namespace, **kwargs)
         return list(found.get("items") or [])
 
-    def pod_log(self, namespace: str, pod: str, tail: int = 20) -> str:
+    def pod_log(self, namespace: str, pod: str, tail: int = 20, previous: bool = False) -> str:
         def run() -> str:
             response = self.core.read_namespaced_pod_log(
                 pod,
                 namespace,
                 tail_lines=tail,
+                previous=previous,
                 _preload_content=False,
                 _request_timeout=self.timeout,
             )

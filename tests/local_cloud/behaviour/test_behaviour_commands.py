@@ -98,6 +98,8 @@ def test_chaos_inject_on_a_node(served: tuple[Sim, Path]) -> None:
         (["chaos", "inject", "memory_leak", "--target", "shop/cart", "--params", "{oops"], "--params: not JSON"),
         (["chaos", "inject", "memory_leak", "--target", "shop/cart", "--params", '{"speed": 1}'],
          "memory_leak has no parameter speed"),
+        (["chaos", "inject", "crash_loop", "--target", "shop/cart", "--params", '{"cause": "gremlins"}'],
+         "--params: cause must be one of dependency, bug, rollout, not 'gremlins'"),
     ],
 )  # fmt: skip
 def test_chaos_errors_name_the_problem(

@@ -7,9 +7,11 @@ Remedies are modelled honestly:
   pod back under its limit, so latency recovers.
 - `bad_rollout` and `unschedulable` roll out a new revision (a bad image, impossible requests);
   `rollout undo` fixes them, and so does removing the annotation (the cluster rolls back).
-- `crash_loop` has two causes (param `cause`): `dependency` (default), a database the
+- `crash_loop` has three causes (param `cause`): `dependency` (default), a database the
   service cannot reach at start, lasts while the annotation is present and nothing in the
-  cluster fixes it; `rollout`, a new revision whose configuration makes the process exit
+  cluster fixes it (the logs say so: `connection refused`); `bug`, a defect on a code path
+  the traffic takes (a nil dereference), lasts likewise, but its logs name no cause a restart
+  could not clear; `rollout`, a new revision whose configuration makes the process exit
   (image tag `-crashing`), is fixed by `rollout undo`, as most crash loops after a deploy are.
 - `error_burst`, `dependency_latency` last while the annotation is present.
 - `node_not_ready` stops the node's kubelet heartbeat until the annotation is removed.
@@ -21,7 +23,7 @@ from local_cloud.gke.faults.stage import NEUTRAL, Effect, FaultStage, LogTemplat
 
 BAD_IMAGE_SUFFIX = "-bad"
 CRASHING_IMAGE_SUFFIX = "-crashing"
-CRASH_CAUSES = ("dependency", "rollout")
+CRASH_CAUSES = ("dependency", "bug", "rollout")
 
 
 def _memory_leak(params: Params) -> Effect:
@@ -53,8 +55,21 @@ def _crash_cause(params: Params) -> str:
 
 
 def _crash_loop(params: Params) -> Effect:
-    if _crash_cause(params) == "rollout":
+    cause = _crash_cause(params)
+    if cause == "rollout":
         return NEUTRAL  # the new revision's image carries the crash (CRASHING_IMAGE_EFFECT)
+    if cause == "bug":
+        return Effect(
+            exit_after_seconds=float(params["after_seconds"]),
+            exit_logs=(
+                LogTemplate(
+                    "CRITICAL",
+                    "panic: runtime error: invalid memory address or nil pointer dereference",
+                ),
+                LogTemplate("ERROR", "goroutine {n} [running]:"),
+                LogTemplate("ERROR", "main.(*Handler).ServeHTTP(...) /app/handler.go:{n}"),
+            ),
+        )
     return Effect(
         exit_after_seconds=float(params["after_seconds"]),
         exit_logs=(
@@ -171,11 +186,12 @@ CATALOGUE: tuple[FaultStage, ...] = (
     FaultStage(
         "crash_loop", "Deployment",
         "the container exits 1 shortly after start: CrashLoopBackOff with growing back-off",
-        "cause=dependency: remove the cause (annotation), restarts alone do not help; "
+        "cause=dependency or bug: remove the cause (annotation), restarts alone do not help; "
         "cause=rollout: rollout undo",
         effect=_crash_loop,
         template_change=_crashing_config,
         default_params={"after_seconds": 3, "cause": "dependency"},
+        param_choices={"cause": CRASH_CAUSES},
     ),
     FaultStage(
         "bad_rollout", "Deployment",

@@ -60,6 +60,15 @@ class FaultStage:
     template_change: Callable[[Obj, Params], None] | None = None
     stops_heartbeat: bool = False
     default_params: Params = field(default_factory=dict)
+    # Parameters that take one of a few words (crash_loop's `cause`).
+    param_choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def bad_choice(self, given: Params) -> str | None:
+        """Why a worded parameter in `given` is not one of its choices, or None."""
+        for name, choices in self.param_choices.items():
+            if name in given and given[name] not in choices:
+                return f"{name} must be one of {', '.join(choices)}, not {given[name]!r}"
+        return None
 
 
 @dataclass(frozen=True)
