@@ -172,6 +172,10 @@ def test_scale_out_is_sized_like_the_hpa(
         ("Error: getaddrinfo ENOTFOUND redis.shop.svc", "ENOTFOUND"),
         ("could not connect to server: password=s3cr3t-value host=db", "password=***"),
         ("redis://:hunter2hunter2@cache:6379 unreachable: i/o timeout", "redis://***@cache"),
+        (
+            '{"severity": "CRITICAL", "message": "FATAL: cannot connect to db: connection refused"}',
+            "FATAL: cannot connect to db: connection refused",
+        ),
     ],
 )
 def test_unreachable_dependency_lines_are_found_and_shown_without_secrets(
@@ -182,4 +186,5 @@ def test_unreachable_dependency_lines_are_found_and_shown_without_secrets(
     found = unreachable_dependency(["starting", line])
     assert found is not None and shown in found
     assert "s3cr3t" not in found and "hunter2" not in found
+    assert not found.startswith("{")  # a structured line is shown by its message
     assert unreachable_dependency(["upstream request timeout calling db after 900ms"]) is None

@@ -9,6 +9,7 @@ likelier cause, and the undo fixes that.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,11 +32,26 @@ SHOWN_CHARS = 160
 
 
 def unreachable_dependency(lines: Sequence[str]) -> str | None:
-    """The last log line that says a dependency cannot be reached, secrets masked; or None."""
+    """The last log line that says a dependency cannot be reached, secrets masked; or None.
+    A structured (JSON) line is shown by its message."""
     for line in reversed(lines):
-        if UNREACHABLE.search(line):
-            return masked(line.strip())
+        text = _message(line.strip())
+        if UNREACHABLE.search(text):
+            return masked(text)
     return None
+
+
+def _message(line: str) -> str:
+    if line.startswith("{"):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return line
+        if isinstance(record, dict):
+            for key in ("message", "msg", "textPayload"):
+                if isinstance(record.get(key), str):
+                    return str(record[key])
+    return line
 
 
 def masked(line: str) -> str:
