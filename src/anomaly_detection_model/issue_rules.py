@@ -68,6 +68,9 @@ class IssueRules:
     latency_min_increase_ms: float = 50.0
     latency_windows: int = 3
     latency_cpu_max: float = 0.8
+    # A sustained latency this many times its normal in every window is evident: critical and
+    # alerting whatever the anomaly score.
+    latency_evident_ratio: float = 3.0
     # Slow dependencies make callers time out and log errors; while latency is up and errors
     # stay below this share of requests, the issue is the latency, not an error burst.
     latency_error_fraction_max: float = 0.1

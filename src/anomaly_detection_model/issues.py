@@ -302,11 +302,12 @@ def _latency_regression(
     sustained = len(window) >= rules.latency_windows and all(
         _latency_up(r, baseline, rules) for r in window
     )
-    evidence = {
-        "latency_p95_ms": row.get("latency_p95_ms") or 0.0,
-        "latency_baseline_ms": baseline("latency_p95_ms") or 0.0,
-    }
-    return Pattern("latency_regression", sustained, row.workload, evidence)
+    normal = baseline("latency_p95_ms") or 0.0
+    evident = sustained and all(
+        (value(r, "latency_p95_ms") or 0.0) >= rules.latency_evident_ratio * normal for r in window
+    )
+    evidence = {"latency_p95_ms": row.get("latency_p95_ms") or 0.0, "latency_baseline_ms": normal}
+    return Pattern("latency_regression", sustained, row.workload, evidence, evident)
 
 
 _RULES: tuple[Callable[..., Pattern | None], ...] = (

@@ -33,13 +33,11 @@ MULTIVARIATE_QUANTILE = 0.999
 # that logs errors like its peers is not an error burst. (Latency has no fleet-wide normal:
 # services differ too much, so a new entity never gets a latency issue until it has its own.)
 GLOBAL_BASELINE_FEATURES = frozenset({"error_fraction", "error_log_lines"})
-# The least score of a critical verdict. The alert policies fire on critical verdicts whose
-# score passes their threshold (0.7 to 0.8, `policies.json`); a critical issue is one the rules
-# have seen last for windows (or its Kubernetes events prove, moving no metric at all), so it
-# must alert whatever the per-feature score: an entity whose normal an earlier fault widened
-# has shown a 7x latency, critical, at scores of 0.65 to 0.77 (its alert came a window late, or
-# closed mid-fault). A test checks every policy's threshold lies under this.
-CRITICAL_SCORE = 0.9
+# The score of an issue its evidence proves (a pod pending for minutes, a latency several times
+# its normal for minutes): such failures may move few metrics, or move them on an entity whose
+# normal earlier faults widened, yet the alert policies compare the score against their
+# threshold (0.7 to 0.8; a test checks every one lies under this).
+EVIDENT_SCORE = 0.9
 
 
 @dataclass
@@ -155,8 +153,8 @@ class EntityModel:
             return own
 
         issue = classify(row, list(state.history), baseline, score, self.rules)
-        if issue.severity == "critical":
-            score = max(score, CRITICAL_SCORE)
+        if issue.evident:
+            score = max(score, EVIDENT_SCORE)
         if in_order:
             # Learning slows on the per-feature score only, exactly as in `fit`'s replay, so the
             # deviations the multivariate part sees are distributed as they were in training.

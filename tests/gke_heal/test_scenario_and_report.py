@@ -110,3 +110,40 @@ def test_a_miss_names_the_alert_already_open_on_its_target() -> None:
     runner._conclude(_Watch(outcome, _Target("shop", "checkout")))
     assert outcome.outcome == "missed"
     assert outcome.reasons == ["alert already open on the target at injection: latency-regression"]
+
+
+def test_each_run_starts_from_an_empty_data_folder(tmp_path: Path) -> None:
+    """A second run's simulated times overlap the first's, so its state must not leak in."""
+    from gke_heal.runner import STATE_MARK, DataDirError, fresh_data_dir
+
+    folder = tmp_path / "demo"
+    fresh_data_dir(folder)
+    assert [p.name for p in folder.iterdir()] == [STATE_MARK]
+    (folder / "heal.sqlite3").write_text("an earlier run's audit trail")
+    fresh_data_dir(folder)
+    assert not (folder / "heal.sqlite3").exists() and (folder / STATE_MARK).exists()
+    legacy = tmp_path / "legacy"  # an earlier version's folder, unmarked
+    legacy.mkdir()
+    (legacy / "warehouse.duckdb").write_text("x")
+    fresh_data_dir(legacy)
+    assert not (legacy / "warehouse.duckdb").exists()
+
+    foreign = tmp_path / "home"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("irreplaceable")
+    with pytest.raises(DataDirError, match="--data-dir"):
+        fresh_data_dir(foreign)
+    assert (foreign / "thesis.tex").read_text() == "irreplaceable"
+
+
+def test_demo_refuses_a_foreign_data_folder_with_a_message(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from gke_heal.cli import app
+
+    (tmp_path / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(app, ["demo", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "not empty and holds no earlier run's state" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert (tmp_path / "notes.txt").exists()

@@ -24,8 +24,14 @@ def demo_scenario() -> Scenario:
 def run_and_report(scenario: Scenario, out: Path, data_dir: Path, speed: float) -> bool:
     """Run `scenario` with a progress display, write the report to `out`; True when it passed."""
     from gke_heal.report import terminal_table, write_report
+    from gke_heal.runner import DataDirError, ScenarioRunner, fresh_data_dir
     from gke_heal.runner import Progress as RunnerProgress
-    from gke_heal.runner import ScenarioRunner
+
+    try:
+        fresh_data_dir(data_dir)
+    except (DataDirError, OSError) as exc:
+        Console(stderr=True).print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
 
     console = Console()
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())

@@ -418,8 +418,24 @@ CASES = [
         "shop/cart",
     ),
     (
-        "latency up on a weak anomaly: warning",
+        "latency 2x up on a weak anomaly: warning",
+        series(3, latency_p95_ms=160.0),
+        0.2,
+        "latency_regression",
+        "warning",
+        "shop/cart",
+    ),
+    (
+        "latency 5x up for three windows, even on a weak anomaly: evident, critical",
         series(3, latency_p95_ms=400.0),
+        0.2,
+        "latency_regression",
+        "critical",
+        "shop/cart",
+    ),
+    (
+        "latency 5x up for only two windows on a weak anomaly: warning",
+        [row(0), row(1, latency_p95_ms=400.0), row(2, latency_p95_ms=400.0)],
         0.2,
         "latency_regression",
         "warning",
@@ -451,6 +467,13 @@ def test_memory_leak_predicts_time_to_oom() -> None:
     issue = classify(windows[-1], windows[:-1], baseline, 0.9)
     # 10 % of 512 MB left, growing 2 % of 512 MB per minute: about five minutes to OOM.
     assert issue.evidence["time_to_oom_seconds"] == pytest.approx(300, rel=0.01)
+
+
+def test_evident_latency_says_so() -> None:
+    windows = series(3, latency_p95_ms=400.0)
+    assert classify(windows[-1], windows[:-1], baseline, 0.2).evident
+    slower = series(3, latency_p95_ms=200.0)  # 2.5x: clear, but not evident
+    assert not classify(slower[-1], slower[:-1], baseline, 0.9).evident
 
 
 def test_unknown_latency_baseline_never_claims_regression() -> None:

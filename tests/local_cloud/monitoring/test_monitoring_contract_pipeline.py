@@ -143,11 +143,11 @@ def test_without_the_clearing_points_the_silent_series_swallows_the_second_fault
     assert _latency_episodes(clock, bare) == [("opened", 0)]
 
 
-def test_every_critical_verdict_scores_past_every_policy_threshold() -> None:
-    """The model floors a critical verdict's score (`CRITICAL_SCORE`); the policies filter on
+def test_every_evident_verdict_scores_past_every_policy_threshold() -> None:
+    """The model floors an evident verdict's score (`EVIDENT_SCORE`); the policies filter on
     severity and compare the score, so each threshold must lie under that floor."""
-    from anomaly_detection_model.model import CRITICAL_SCORE
+    from anomaly_detection_model.model import EVIDENT_SCORE
 
     for policy in POLICIES.values():
         assert policy.severity == "critical"
-        assert policy.breaches(CRITICAL_SCORE), (policy.name, policy.threshold)
+        assert policy.breaches(EVIDENT_SCORE), (policy.name, policy.threshold)
