@@ -169,7 +169,8 @@ class ScenarioRunner:
                 control_from = stack.clock.now()
                 self._wait(self.scenario.control_minutes * 60)
                 harmful += [
-                    f"{a['action']} on {a['target']} during fault-free control time"
+                    f"{a['action']} on {a['target']} during fault-free control time; "
+                    + self._why(a, control_from)
                     for a in self._actions()
                     if float(a.get("started_at") or 0) >= control_from
                 ]
@@ -363,12 +364,29 @@ class ScenarioRunner:
         actions: list[dict[str, Any]] = []
         for incident in self._healing_incidents():
             detail = self._api("GET", f"/api/v1/incidents/{incident['id']}")
+            decisions = [r for r in detail.get("audit", []) if r.get("kind") == "decision"]
+            before = decisions[0].get("data", {}).get("before") if decisions else None
             actions += [
-                {**a, "target": incident.get("workload")}
+                {
+                    **a,
+                    "target": incident.get("workload"),
+                    "issue": incident.get("issue"),
+                    "incident_id": incident.get("id"),
+                    "before": before,
+                }
                 for a in detail.get("actions", [])
                 if a.get("status") in ("done", "succeeded", "applied")
             ]
         return actions
+
+    @staticmethod
+    def _why(action: dict[str, Any], since: float) -> str:
+        """Which alert led to a needless action, and when: the lead to follow up."""
+        minutes = (float(action.get("started_at") or since) - since) / 60
+        return (
+            f"incident {action.get('incident_id')} ({action.get('issue')}), "
+            f"{minutes:.0f} min in, before: {action.get('before')}"
+        )
 
     def _read_decisions(self, outcome: FaultOutcome, incidents: list[dict[str, Any]]) -> None:
         """The incident that acted (else the first one) speaks for the fault."""
@@ -478,7 +496,7 @@ class ScenarioRunner:
 
     def _harmful_actions(self, since: float) -> list[str]:
         return [
-            f"{a['action']} on {a['target']}, which had no fault"
+            f"{a['action']} on {a['target']}, which had no fault; " + self._why(a, since)
             for a in self._actions()
             if a.get("target") not in self._faulty and float(a.get("started_at") or 0) >= since
         ]
