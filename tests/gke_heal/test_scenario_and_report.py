@@ -114,7 +114,7 @@ def test_a_miss_names_the_alert_already_open_on_its_target() -> None:
 
 def test_each_run_starts_from_an_empty_data_folder(tmp_path: Path) -> None:
     """A second run's simulated times overlap the first's, so its state must not leak in."""
-    from gke_heal.runner import STATE_MARK, DataDirError, fresh_data_dir
+    from gke_heal.datadir import STATE_MARK, DataDirError, fresh_data_dir
 
     folder = tmp_path / "demo"
     fresh_data_dir(folder)

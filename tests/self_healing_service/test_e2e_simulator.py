@@ -194,21 +194,25 @@ def test_bad_rollout_is_rolled_back(sim: Sim, service: Service, path: str, targe
         sim.annotate(target, {FAULT: None})
 
 
+def _wait_for_a_crash(sim: Sim, name: str) -> None:
+    wait_for(
+        lambda: any(
+            c.get("restartCount", 0) > 0
+            for p in sim.pods(name)
+            for c in p["status"].get("containerStatuses", [])
+        ),
+        30,
+        "a crash",
+    )
+
+
 def test_crash_loop_climbs_the_ladder_then_hands_over(
     sim: Sim, make_service: Callable[..., Service], chatops: ChatOps
 ) -> None:
     service = make_service(verify_timeout_seconds=3.0)
     sim.annotate("checkout", {FAULT: "crash_loop", PARAMS_ANNOTATION: BUG})
     try:
-        wait_for(
-            lambda: any(
-                c.get("restartCount", 0) > 0
-                for p in sim.pods("checkout")
-                for c in p["status"].get("containerStatuses", [])
-            ),
-            30,
-            "a crash",
-        )
+        _wait_for_a_crash(sim, "checkout")
         service.send("monitoring", monitoring("0.crash", "crash_loop", "shop/checkout"))
         record = service.settled("0.crash")
         assert record["status"] == "escalated"
@@ -231,15 +235,7 @@ def test_crash_loop_by_the_other_paths_climbs_the_ladder(
     service = make_service(verify_timeout_seconds=3.0)
     sim.annotate(target, {FAULT: "crash_loop", PARAMS_ANNOTATION: BUG})
     try:
-        wait_for(
-            lambda: any(
-                c.get("restartCount", 0) > 0
-                for p in sim.pods(target)
-                for c in p["status"].get("containerStatuses", [])
-            ),
-            30,
-            "a crash",
-        )
+        _wait_for_a_crash(sim, target)
         incident = "crash-" + path
         service.send(path, _body(path, incident, "crash_loop", f"shop/{target}"))
         record = service.settled(_id(path, incident))
@@ -261,15 +257,7 @@ def test_a_crash_loop_on_an_unreachable_database_is_handed_over_untouched(
     service = make_service(verify_timeout_seconds=3.0, recent_rollout_seconds=0.0)
     sim.annotate("queue-worker", {FAULT: "crash_loop"})
     try:
-        wait_for(
-            lambda: any(
-                c.get("restartCount", 0) > 0
-                for p in sim.pods("queue-worker")
-                for c in p["status"].get("containerStatuses", [])
-            ),
-            30,
-            "a crash",
-        )
+        _wait_for_a_crash(sim, "queue-worker")
         service.send("monitoring", monitoring("0.db", "crash_loop", "shop/queue-worker"))
         record = service.settled("0.db")
         assert record["status"] == "escalated"

@@ -23,9 +23,10 @@ def demo_scenario() -> Scenario:
 
 def run_and_report(scenario: Scenario, out: Path, data_dir: Path, speed: float) -> bool:
     """Run `scenario` with a progress display, write the report to `out`; True when it passed."""
+    from gke_heal.datadir import DataDirError, fresh_data_dir
     from gke_heal.report import terminal_table, write_report
-    from gke_heal.runner import DataDirError, ScenarioRunner, fresh_data_dir
     from gke_heal.runner import Progress as RunnerProgress
+    from gke_heal.runner import ScenarioRunner
 
     try:
         fresh_data_dir(data_dir)
