@@ -23,31 +23,30 @@ def demo_scenario() -> Scenario:
 
 def run_and_report(scenario: Scenario, out: Path, data_dir: Path, speed: float) -> bool:
     """Run `scenario` with a progress display, write the report to `out`; True when it passed."""
-    from gke_heal.datadir import DataDirError, fresh_data_dir
+    from gke_heal.datadir import DataDirError
     from gke_heal.report import terminal_table, write_report
     from gke_heal.runner import Progress as RunnerProgress
     from gke_heal.runner import ScenarioRunner
 
-    try:
-        fresh_data_dir(data_dir)
-    except (DataDirError, OSError) as exc:
-        Console(stderr=True).print(f"[red]error[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-
     console = Console()
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("starting", total=1.0)
+    progress = Progress(*columns, console=console, transient=False)
+    task = progress.add_task("starting", total=1.0)
 
-        def phase(text: str) -> None:
-            progress.update(task, description=text, completed=0, total=1.0)
+    def phase(text: str) -> None:
+        progress.update(task, description=text, completed=0, total=1.0)
 
-        def tick(done: float, total: float) -> None:
-            progress.update(task, completed=done, total=max(total, 1e-9))
+    def tick(done: float, total: float) -> None:
+        progress.update(task, completed=done, total=max(total, 1e-9))
 
+    try:  # the runner empties the data folder first, or refuses it
         runner = ScenarioRunner(
             scenario, data_dir, speed=speed, progress=RunnerProgress(phase=phase, tick=tick)
         )
+    except (DataDirError, OSError) as exc:
+        Console(stderr=True).print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    with progress:
         report = runner.run()
     console.print(terminal_table(report))
     files = write_report(report, out)
