@@ -59,6 +59,11 @@ class IssueRules:
     fast_leak_steady_windows: int = 2
     fast_leak_onset_growth_per_hour: float = 1.0
     fast_leak_load_change: float = 1.25  # traffic or CPU up by this factor explains the growth
+    # ... and the level rose by at least this many times the largest window-to-window move of
+    # the steady past: on a pod whose memory swings 1% of the limit a window, a 2% rise is a
+    # swing (seen on a healthy queue worker), while a leak's first window rises 4-20 times.
+    fast_leak_noise_ratio: float = 3.0
+    fast_leak_noise_windows: int = 5  # past window-to-window moves that measure the swing
     cpu_util_high: float = 0.9
     cpu_windows: int = 2  # saturated windows in a row; with slower responses that is clear
     # Pinned at the limit for a whole window while responses slow down: requests are queueing

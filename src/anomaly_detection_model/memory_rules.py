@@ -2,7 +2,8 @@
 
 A leak is named from the trend, before the first OOM kill where possible: a slow one once the
 trend reaches the limit within the horizon, a fast one (growth of at least twice the limit per
-hour) from one or two windows, as long as the growth is measured, not a slope fitted to noise.
+hour) from one or two windows, as long as the growth is measured, not a slope fitted to noise,
+and one window's rise stands out from how much the pod's memory usually swings.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import pairwise
 
 from anomaly_detection_model.features import FeatureRow
 from anomaly_detection_model.issue_rules import (
@@ -92,11 +94,32 @@ def _sudden_leak(
         return False  # too young to have a steady past: maybe a container warming up
     before = [g for g in rates[1 : 2 + rules.fast_leak_steady_windows] if g is not None]
     onset = rules.fast_leak_onset_growth_per_hour
+    past = recent[:-1]
     if before and onset <= before[0] < rules.fast_leak_growth_per_hour:
         before = before[1:]  # the window the leak began in
+        past = recent[:-2]  # its rise is the leak's, not the past's swing
     if not before or any(g >= onset for g in before[: rules.fast_leak_steady_windows]):
         return False
-    return _level_follows(recent, [rates[0] or 0.0]) and _steady_load(recent, rules)
+    return (
+        _level_follows(recent, [rates[0] or 0.0])
+        and _above_swing(recent, past, rules)
+        and _steady_load(recent, rules)
+    )
+
+
+def _above_swing(
+    recent: Sequence[FeatureRow], past: Sequence[FeatureRow], rules: IssueRules
+) -> bool:
+    """The newest window's rise stands out from how much memory swung between the windows of
+    the steady past: one window is all the sudden rule sees, so it must not be a swing."""
+    now = value(recent[-1], "memory_limit_utilization")
+    before = value(recent[-2], "memory_limit_utilization")
+    if now is None or before is None:
+        return False
+    levels = [value(r, "memory_limit_utilization") for r in past]
+    known = [u for u in levels if u is not None][-(rules.fast_leak_noise_windows + 1) :]
+    swing = max((abs(b - a) for a, b in pairwise(known)), default=0.0)
+    return now - before >= rules.fast_leak_noise_ratio * swing
 
 
 def _level_follows(recent: Sequence[FeatureRow], growth: Sequence[float]) -> bool:

@@ -101,6 +101,19 @@ def onset_then_fast(
     return rows
 
 
+def swinging(levels: tuple[float, ...], per_hour: tuple[float, ...]) -> list[FeatureRow]:
+    """Windows at these shares of the limit, with slopes of these shares of it per hour."""
+    return [
+        row(
+            i,
+            memory_limit_utilization=util,
+            memory_bytes=util * 512 * MB,
+            memory_slope_bytes_per_s=512 * MB * rate / 3600,
+        )
+        for i, (util, rate) in enumerate(zip(levels, per_hour, strict=True))
+    ]
+
+
 CASES = [
     # (reason, windows, anomaly score, expected kind, severity, entity)
     (
@@ -177,8 +190,35 @@ CASES = [
         "shop/cart",
     ),
     (
+        # As seen on a healthy queue worker in a fault-free benchmark hour: its memory swings
+        # up to 1% of the limit a window, then one window rose 1.9% with a slope of 2.15x the
+        # limit per hour. The level followed the slope, but the rise is only twice the swing.
+        "one window rising fast on a pod whose memory swings: within its swing, not a leak",
+        swinging(
+            (0.3915, 0.3913, 0.3986, 0.3881, 0.3867, 0.4058),
+            (-0.26, -0.19, 0.24, -0.36, -0.60, 2.15),
+        ),
+        0.9,
+        "none",
+        "info",
+        "shop/cart",
+    ),
+    (
+        # As seen at the start of a benchmark leak on a catalogue pod: the past swung up to
+        # 1.2% a window, the leak's first window rose 5.6%.
+        "one window rising far beyond a swinging pod's swing: a leak that began just now",
+        swinging(
+            (0.359, 0.354, 0.3466, 0.3582, 0.3504, 0.4067),
+            (0.36, 0.01, -0.34, 0.34, -0.40, 4.2),
+        ),
+        0.8,
+        "memory_leak",
+        "critical",
+        "shop/cart",
+    ),
+    (
         "a leak that began mid-window: that window grew at part of the rate, and is skipped",
-        [*fast_leak(2, 0.45)[:-2], *onset_then_fast(0.45, onset_per_hour=1.2)],
+        [*series(3, memory_limit_utilization=0.35), *onset_then_fast(0.45, onset_per_hour=1.2)],
         0.8,
         "memory_leak",
         "critical",
