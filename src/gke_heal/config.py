@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from gke_heal.yamlfile import YamlModelError, parse_mapping, validate
+from self_healing_service.policy import ACTION_NAMES
+from self_healing_service.selector import parse_selector
 
 Mode = Literal["observe", "recommend", "enforce"]
 ENV_PREFIX = "GKE_HEAL__"
@@ -59,8 +61,15 @@ class ScopeConfig(_Section):
     )
     label_selector: str = Field(
         "",
-        description="Only workloads matching this label selector, e.g. `heal.gke.io/enabled=true`.",
+        description="Only workloads matching this equality-based label selector, e.g. "
+        "`heal.gke.io/enabled=true`.",
     )
+
+    @field_validator("label_selector")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        parse_selector(value)  # its SelectorError (a ValueError) names the part at fault
+        return value
 
 
 class GuardrailConfig(_Section):
@@ -78,7 +87,14 @@ class GuardrailConfig(_Section):
         description="Largest share of a workload's pods under remediation at once.",
     )
     max_nodes_fraction: float = Field(
-        0.2, gt=0, le=1, description="Largest share of a node pool cordoned or drained at once."
+        0.34, gt=0, le=1, description="Largest share of a node pool cordoned or drained at once."
+    )
+    max_not_ready_fraction: float = Field(
+        0.55,
+        gt=0,
+        le=1,
+        description="Above this share of the cluster's nodes NotReady at once (and at least 3), "
+        "no node is cordoned or drained: the control plane or network is failing, not the nodes.",
     )
     circuit_breaker_failures: int = Field(
         3, ge=1, description="Consecutive failed fixes after which automation stops."
@@ -90,7 +106,14 @@ class GuardrailConfig(_Section):
         default_factory=lambda: ["rollout_undo", "drain", "cordon"],
         description="Actions that need a human's approval even in `enforce` mode.",
     )
-    dry_run_first: bool = Field(True, description="Server-side dry run before every mutation.")
+
+    @field_validator("require_approval_for")
+    @classmethod
+    def _known_actions(cls, value: list[str]) -> list[str]:
+        unknown = [a for a in value if a not in ACTION_NAMES]
+        if unknown:
+            raise ValueError(f"unknown action {unknown[0]!r}; known: {', '.join(ACTION_NAMES)}")
+        return value
 
 
 class ModelConfig(_Section):
@@ -216,3 +239,28 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> GkeHeal
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     return parse_config(text, source=str(path), environ=environ)
+
+
+def healing_overrides(config: GkeHealConfig) -> dict[str, Any]:
+    """The self-healing service's settings that the file's scope and guardrails set."""
+    scope, rails = config.scope, config.guardrails
+    excluded = [
+        ns
+        for ns in scope.exclude_namespaces
+        if not (scope.allow_kube_system and ns == "kube-system")
+    ]
+    return {
+        "allowed_namespaces": list(scope.namespaces),
+        "excluded_namespaces": excluded,
+        "allow_kube_system": scope.allow_kube_system,
+        "label_selector": scope.label_selector,
+        "cooldown_seconds": float(rails.cooldown_seconds),
+        "target_actions_per_hour": rails.max_actions_per_target_per_hour,
+        "global_actions_per_hour": rails.max_actions_per_hour,
+        "max_workload_share": rails.max_unavailable_fraction,
+        "max_node_pool_share": rails.max_nodes_fraction,
+        "max_not_ready_share": rails.max_not_ready_fraction,
+        "breaker_failures": rails.circuit_breaker_failures,
+        "approval_ttl_seconds": float(rails.approval_ttl_seconds),
+        "approval_actions": list(rails.require_approval_for),
+    }

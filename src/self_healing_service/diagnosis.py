@@ -244,6 +244,7 @@ def _gather_node(api: ClusterApi, incident: Incident, now: float, details: bool)
         if (n.get("spec") or {}).get("unschedulable")
         and (n.get("metadata") or {}).get("name") != view.name
     )
+    everyone = [node_view(n, []) for n in api.list_nodes()]
     events: tuple[str, ...] = ()
     if details:
         related = [
@@ -257,5 +258,7 @@ def _gather_node(api: ClusterApi, incident: Incident, now: float, details: bool)
         pods=tuple(pod_view(p) for p in pods),
         pool_nodes=len(pool_nodes),
         pool_unschedulable=unschedulable,
+        cluster_nodes=len(everyone),
+        cluster_not_ready=sum(1 for n in everyone if not n.ready),
         events=events,
     )

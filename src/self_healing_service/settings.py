@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from self_healing_service.policy import ACTION_NAMES
+from self_healing_service.selector import parse_selector
 
 Mode = Literal["observe", "recommend", "enforce"]
 
@@ -56,11 +59,29 @@ class Settings(BaseSettings):
         default_factory=list, description="Namespaces we may act in; empty means all but system."
     )
     allow_kube_system: bool = Field(False, description="Permit actions in kube-system.")
+    excluded_namespaces: list[str] = Field(
+        default_factory=list, description="Namespaces we never act in, whatever else allows."
+    )
+    label_selector: str = Field(
+        "",
+        description="Only act on workloads whose labels match this equality-based selector "
+        "(`heal.gke.io/enabled=true`); empty means every workload in scope.",
+    )
+    approval_actions: list[str] = Field(
+        default_factory=list,
+        description="Actions that always wait for a human's approval, even in enforce mode "
+        '(e.g. `["rollout_undo", "drain", "cordon"]`).',
+    )
     cooldown_seconds: float = Field(600.0, description="Quiet time per target after an action.")
     target_actions_per_hour: int = Field(3, description="Rate limit per target.")
     global_actions_per_hour: int = Field(20, description="Rate limit for the whole cluster.")
     max_workload_share: float = Field(0.34, description="Max share of a workload's pods at once.")
     max_node_pool_share: float = Field(0.34, description="Max share of a pool's nodes at once.")
+    max_not_ready_share: float = Field(
+        0.55,
+        description="Above this share of the cluster's nodes NotReady at once (and at least 3), "
+        "node actions go to a human: the control plane or network is failing, not the nodes.",
+    )
     breaker_failures: int = Field(3, description="Failed fixes in a row that stop automation.")
     approval_ttl_seconds: float = Field(1800.0, description="Approvals expire after this.")
     recent_rollout_seconds: float = Field(900.0, description="A rollout this young is 'recent'.")
@@ -90,3 +111,17 @@ class Settings(BaseSettings):
     outbox_max_backoff_seconds: float = Field(60.0, description="Longest delivery retry delay.")
     max_body_bytes: int = Field(256 * 1024, description="Larger request bodies get 413.")
     log_level: str = Field("INFO", description="Root log level.")
+
+    @field_validator("label_selector")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        parse_selector(value)  # a SelectorError (a ValueError) names the part at fault
+        return value
+
+    @field_validator("approval_actions")
+    @classmethod
+    def _actions(cls, value: list[str]) -> list[str]:
+        unknown = [a for a in value if a not in ACTION_NAMES]
+        if unknown:
+            raise ValueError(f"unknown action {unknown[0]!r}; known: {', '.join(ACTION_NAMES)}")
+        return value

@@ -75,6 +75,8 @@ class ClusterView:
     node: NodeView | None = None
     pool_nodes: int = 0
     pool_unschedulable: int = 0
+    cluster_nodes: int = 0  # for a node incident: every node of the cluster
+    cluster_not_ready: int = 0  # ... and those of them that are not Ready
     events: tuple[str, ...] = ()
     logs: tuple[str, ...] = ()
 

@@ -86,3 +86,52 @@ def test_secrets_are_not_printed() -> None:
     assert "xoxb-very-secret" not in repr(config)
     assert config.chatops.slack.bot_token is not None
     assert config.chatops.slack.bot_token.get_secret_value() == "xoxb-very-secret"
+
+
+def test_scope_and_guardrails_become_the_healing_services_settings() -> None:
+    from gke_heal.config import healing_overrides
+    from self_healing_service.settings import Settings
+
+    config = parse_config(
+        "mode: enforce\n"
+        "scope:\n  namespaces: [shop]\n  label_selector: heal.gke.io/enabled=true\n"
+        "guardrails:\n  cooldown_seconds: 300\n  max_actions_per_hour: 5\n"
+        "  max_nodes_fraction: 0.5\n  require_approval_for: [drain]\n",
+        environ={},
+    )
+    settings = Settings(**healing_overrides(config))
+    assert settings.allowed_namespaces == ["shop"]
+    assert settings.label_selector == "heal.gke.io/enabled=true"
+    assert settings.cooldown_seconds == 300
+    assert settings.global_actions_per_hour == 5
+    assert settings.max_node_pool_share == 0.5
+    assert settings.approval_actions == ["drain"]
+    assert "kube-system" in settings.excluded_namespaces and not settings.allow_kube_system
+
+
+def test_allowing_kube_system_takes_it_off_the_excluded_list() -> None:
+    from gke_heal.config import healing_overrides
+
+    config = parse_config("scope:\n  allow_kube_system: true\n", environ={})
+    overrides = healing_overrides(config)
+    assert overrides["allow_kube_system"] is True
+    assert "kube-system" not in overrides["excluded_namespaces"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "guardrails:\n  require_approval_for: [drian]\n",
+            "line 2: guardrails.require_approval_for: Value error, unknown action 'drian'",
+        ),
+        (
+            "scope:\n  label_selector: 'tier in (web)'\n",
+            "line 2: scope.label_selector: Value error, 'tier in (web)': set-based",
+        ),
+    ],
+)
+def test_unusable_scope_or_guardrail_names_field_and_line(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, source="cfg.yaml", environ={})
+    assert expected in str(info.value)

@@ -23,9 +23,16 @@ def _urls(folder: Path, timeout: float = 90.0) -> dict[str, str]:
 
 
 def test_up_background_then_down(tmp_path: Path) -> None:
+    """Started from a configuration file, whose mode and guardrails reach the detached stack."""
     cli = [sys.executable, "-m", "gke_heal.cli"]
+    config = tmp_path / "gke-heal.yaml"
+    config.write_text(
+        "mode: enforce\ncluster:\n  speed: 5\n"
+        f"local:\n  data_dir: {tmp_path}\n"
+        "guardrails:\n  require_approval_for: [drain]\n"
+    )
     started = subprocess.run(
-        [*cli, "up", "--background", "--data-dir", str(tmp_path), "--speed", "5"],
+        [*cli, "up", "--background", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -38,6 +45,7 @@ def test_up_background_then_down(tmp_path: Path) -> None:
         for name in ("healing", "chatops", "monitoring", "dashboard"):
             assert httpx.get(f"{urls[name]}/healthz", timeout=10).status_code == 200, name
         assert httpx.get(f"{urls['chat_sink']}/_sink/messages", timeout=10).status_code == 200
+        assert "mode: <b>enforce</b>" in httpx.get(urls["dashboard"], timeout=10).text
         kubectl = find_tool("kubectl")
         assert kubectl is not None
         pods = subprocess.run(

@@ -89,6 +89,9 @@ CASES = [
     ("share cap healthy pods", incident("crash_loop"), view(pods=(*pods(3), PodView("cart-t", "t", "Running", True, 0, "n1", terminating=True))), ENFORCE, "skip", None, "2/3 pods would be disrupted"),
     ("node drains", incident("node_failure", kind="Node", name="n1", namespace=""), node_view(), ENFORCE, "act", "drain", "drain n1"),
     ("node pool cap", incident("node_failure", kind="Node", name="n1", namespace=""), replace(node_view(), pool_unschedulable=1), ENFORCE, "escalate", None, "2/3 nodes"),
+    ("most of the cluster NotReady at once is not a node failure", incident("node_failure", kind="Node", name="n1", namespace=""), replace(node_view(), cluster_nodes=7, cluster_not_ready=4), ENFORCE, "escalate", None, "4/7 nodes are NotReady at once"),
+    ("a few nodes NotReady still drain", incident("node_failure", kind="Node", name="n1", namespace=""), replace(node_view(), cluster_nodes=7, cluster_not_ready=3), ENFORCE, "act", "drain", "drain n1"),
+    ("two of three NotReady is too few to judge the cluster", incident("node_failure", kind="Node", name="n1", namespace=""), replace(node_view(), cluster_nodes=3, cluster_not_ready=2), ENFORCE, "act", "drain", "drain n1"),
     ("excluded", incident(), view(workload=workload(labels={"gke-heal.io/exclude": "true"})), ENFORCE, "skip", None, "excluded"),
 ]  # fmt: skip
 
@@ -112,6 +115,30 @@ def test_decide(
         assert decision.action is not None and decision.action.name == action
     text = " ".join(decision.reasons) + (decision.action.describe() if decision.action else "")
     assert reason in text
+
+
+LIMITED = [
+    # (name, limits, incident, view, outcome, reason fragment)
+    ("an action listed for approval waits in enforce mode", Limits(approval_actions=("rollout_restart",)), incident(), view(), "await_approval", "rollout_restart always needs approval"),
+    ("an unlisted action goes ahead", Limits(approval_actions=("drain",)), incident(), view(), "act", "guardrails passed"),
+    ("a listed node action waits too", Limits(approval_actions=("drain",)), incident("node_failure", kind="Node", name="n1", namespace=""), node_view(), "await_approval", "drain always needs approval"),
+    ("an excluded namespace", Limits(excluded_namespaces=("shop",)), incident(), view(), "skip", "namespace shop is excluded"),
+    ("a workload outside the selector", Limits(label_selector="heal.gke.io/enabled=true"), incident(), view(), "skip", "does not match the selector heal.gke.io/enabled=true"),
+    ("a workload inside the selector", Limits(label_selector="heal.gke.io/enabled=true"), incident(), view(workload=workload(labels={"heal.gke.io/enabled": "true"})), "act", "guardrails passed"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("limits", "incident_", "view_", "outcome", "reason"),
+    [c[1:] for c in LIMITED],
+    ids=[c[0] for c in LIMITED],
+)
+def test_configured_limits(
+    limits: Limits, incident_: Incident, view_: ClusterView, outcome: str, reason: str
+) -> None:
+    decision = decide(incident_, view_, ENFORCE, NOW, limits=limits)
+    assert decision.outcome == outcome, decision.reasons
+    assert reason in " ".join(decision.reasons)
 
 
 def test_approval_lifecycle() -> None:

@@ -286,17 +286,7 @@ def test_node_failure_is_cordoned_and_drained(sim: Sim, service: Service, path: 
         ),
     )["metadata"]["name"]
 
-    def fault(value: str | None) -> None:
-        def change(obj: dict[str, Any]) -> None:
-            annotations = obj["metadata"].setdefault("annotations", {})
-            if value is None:
-                annotations.pop(FAULT, None)
-            else:
-                annotations[FAULT] = value
-
-        sim.store.mutate("nodes", None, busy, change)
-
-    fault("node_not_ready")
+    _set_node_fault(sim, busy, "node_not_ready")
     try:
         incident = "node-" + path
         service.send(path, _body(path, incident, "node_failure", busy, node=busy))
@@ -307,12 +297,56 @@ def test_node_failure_is_cordoned_and_drained(sim: Sim, service: Service, path: 
         assert sim.store.get("nodes", None, busy)["spec"].get("unschedulable") is True
         assert [a["action"] for a in service.store.actions(_id(path, incident))] == ["drain"]
     finally:
-        fault(None)
+        _set_node_fault(sim, busy, None)
 
         def uncordon(obj: dict[str, Any]) -> None:
             obj["spec"].pop("unschedulable", None)
 
         sim.store.mutate("nodes", None, busy, uncordon)
+
+
+def _set_node_fault(sim: Sim, node: str, value: str | None) -> None:
+    def change(obj: dict[str, Any]) -> None:
+        annotations = obj["metadata"].setdefault("annotations", {})
+        if value is None:
+            annotations.pop(FAULT, None)
+        else:
+            annotations[FAULT] = value
+
+    sim.store.mutate("nodes", None, node, change)
+
+
+def _node_ready(sim: Sim, node: str) -> bool:
+    conditions = sim.store.get("nodes", None, node)["status"].get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def test_most_of_the_cluster_not_ready_at_once_is_handed_to_a_human(
+    sim: Sim, service: Service, chatops: ChatOps
+) -> None:
+    """All but two nodes stop reporting at once (a network partition, a control-plane outage):
+    draining one of them would push its pods towards nodes that are no better off."""
+    names = sorted(n["metadata"]["name"] for n in sim.store.list("nodes")[0])
+    down = names[:-2]
+    for node in down:
+        _set_node_fault(sim, node, "node_not_ready")
+    try:
+        wait_for(lambda: not any(_node_ready(sim, n) for n in down), 20, "nodes NotReady")
+        service.send("monitoring", monitoring("0.partition", "node_failure", down[0], node=down[0]))
+        record = service.settled("0.partition")
+        assert record["status"] == "escalated"
+        assert service.store.actions("0.partition") == []
+        assert sim.store.get("nodes", None, down[0])["spec"].get("unschedulable") is None
+        decisions = [
+            r["data"] for r in service.store.audit_records(incident_id="0.partition")
+            if r["kind"] == "decision"
+        ]  # fmt: skip
+        assert f"{len(down)}/{len(names)} nodes are NotReady at once" in decisions[0]["reasons"][0]
+        wait_for(lambda: "escalated" in chatops.kinds("0.partition"), 10, "escalation sent")
+    finally:
+        for node in down:
+            _set_node_fault(sim, node, None)
+        wait_for(lambda: all(_node_ready(sim, n) for n in down), 20, "nodes Ready again")
 
 
 @pytest.mark.parametrize("path", ["monitoring", "pubsub", "alertmanager"])

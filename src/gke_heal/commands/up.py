@@ -60,12 +60,15 @@ def register(app: typer.Typer) -> None:
         dashboard_port: int = typer.Option(0, help="Port of the dashboard (0 = any)."),
         background: bool = typer.Option(False, "--background", "-d", help="Run detached."),
         config: Path | None = typer.Option(
-            None, help="gke-heal YAML file; its mode, seed, speed, ports and data folder apply."
+            None,
+            help="gke-heal YAML file; its mode, seed, speed, ports, data folder, scope and "
+            "guardrails apply (chat and model settings are for deployments).",
         ),
     ) -> None:
         """Start the whole local stack: cluster, pipeline, model, alerting, healing, ChatOps, dashboard."""
+        overrides: dict[str, object] = {}
         if config is not None:
-            from gke_heal.config import ConfigError, load_config
+            from gke_heal.config import ConfigError, healing_overrides, load_config
 
             try:
                 cfg = load_config(config)
@@ -77,6 +80,7 @@ def register(app: typer.Typer) -> None:
             data_dir = cfg.local.data_dir
             kubernetes_port = cfg.local.kubernetes_port or kubernetes_port
             dashboard_port = cfg.local.dashboard_port or dashboard_port
+            overrides = healing_overrides(cfg)
         if mode not in ("observe", "recommend", "enforce"):
             raise typer.BadParameter("must be observe, recommend or enforce", param_hint="--mode")
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +102,7 @@ def register(app: typer.Typer) -> None:
                 str(kubernetes_port),
                 "--dashboard-port",
                 str(dashboard_port),
+                *(["--config", str(config.resolve())] if config is not None else []),
             ]
             log = (data_dir / "stack.log").open("ab")
             proc = subprocess.Popen(
@@ -118,6 +123,7 @@ def register(app: typer.Typer) -> None:
             mode=mode,
             kubernetes_port=kubernetes_port,
             dashboard_port=dashboard_port,
+            healing_overrides=overrides,
         )
         console = Console()
         stack = LocalStack(options)

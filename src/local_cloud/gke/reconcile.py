@@ -174,7 +174,7 @@ def run_timer(c: Cluster, key: TimerKey, now: float) -> None:
             name: (c._died_at.get(name, now) if not k.alive else now)
             for name, k in c.kubelets.items()
         }
-        for due, ns, name in c._lifecycle.monitor(beats):
+        for due, ns, name in c._lifecycle.monitor(beats, now):
             c._timers.schedule(("evict", ns, name), due)
         c._timers.schedule(key, now + 5.0)
     elif kind == "evict":

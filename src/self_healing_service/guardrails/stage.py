@@ -19,11 +19,15 @@ class Limits:
 
     allowed_namespaces: tuple[str, ...] = ()
     allow_kube_system: bool = False
+    excluded_namespaces: tuple[str, ...] = ()
+    label_selector: str = ""
+    approval_actions: tuple[str, ...] = ()
     cooldown_seconds: float = 600.0
     target_actions_per_hour: int = 3
     global_actions_per_hour: int = 20
     max_workload_share: float = 0.34
     max_node_pool_share: float = 0.34
+    max_not_ready_share: float = 0.55
     breaker_failures: int = 3
     recent_rollout_seconds: float = 900.0
     max_scale_replicas: int = 10

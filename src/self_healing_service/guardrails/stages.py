@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from self_healing_service.guardrails.dependency import DependencyStage
 from self_healing_service.guardrails.stage import Stage, StageInput, Stop
+from self_healing_service.selector import matches, parse_selector
 
 GITOPS_ANNOTATIONS = (
     "argocd.argoproj.io/tracking-id",
@@ -66,12 +67,23 @@ class ScopeStage:
             return Stop(self.name, "kube-system is out of scope")
         if limits.allowed_namespaces and namespace not in limits.allowed_namespaces:
             return Stop(self.name, f"namespace {namespace} is not in the allowed namespaces")
+        if namespace in limits.excluded_namespaces:
+            return Stop(self.name, f"namespace {namespace} is excluded")
         workload = given.view.workload
         if workload is not None and "true" in (
             workload.labels.get(EXCLUDE_LABEL),
             workload.annotations.get(EXCLUDE_LABEL),
         ):
             return Stop(self.name, f"{incident.workload} is excluded ({EXCLUDE_LABEL})")
+        if (
+            workload is not None
+            and limits.label_selector
+            and not matches(parse_selector(limits.label_selector), workload.labels)
+        ):
+            return Stop(
+                self.name,
+                f"{incident.workload} does not match the selector {limits.label_selector}",
+            )
         return None
 
 
@@ -231,11 +243,36 @@ class ShareCapStage:
 
 
 @dataclass(frozen=True)
+class ClusterWideStage:
+    """Most of the cluster NotReady at once is the control plane or the network failing, not
+    the nodes: cordoning and draining would only push pods towards nodes that are no better
+    (Kubernetes' node controller stops evicting in this state for the same reason)."""
+
+    name: str = "cluster_wide"
+    min_nodes: int = 3
+
+    def __call__(self, given: StageInput) -> Stop | None:
+        view = given.view
+        if given.step.action not in NODE_ACTIONS or view.cluster_nodes == 0:
+            return None
+        down, total = view.cluster_not_ready, view.cluster_nodes
+        if down >= self.min_nodes and down / total > given.limits.max_not_ready_share:
+            return Stop(
+                self.name,
+                f"{down}/{total} nodes are NotReady at once: the control plane or the network, "
+                "not this node",
+                "escalate",
+            )
+        return None
+
+
+@dataclass(frozen=True)
 class ApprovalStage:
     name: str = "approval"
 
     def __call__(self, given: StageInput) -> Stop | None:
-        needed = given.step.approval or given.history.mode == "recommend"
+        listed = given.step.action in given.limits.approval_actions
+        needed = given.step.approval or listed or given.history.mode == "recommend"
         if not needed:
             return None
         approval = given.history.approval
@@ -244,7 +281,12 @@ class ApprovalStage:
                 return None
             if approval.status == "denied":
                 return Stop(self.name, f"denied by {approval.decided_by}", "escalate")
-        why = "recommend mode" if given.history.mode == "recommend" else "risky action"
+        if given.history.mode == "recommend":
+            why = "recommend mode"
+        elif listed:
+            why = f"{given.step.action} always needs approval"
+        else:
+            why = "risky action"
         return Stop(self.name, f"approval required ({why})", "await_approval")
 
 
@@ -256,6 +298,7 @@ def default_chain() -> tuple[Stage, ...]:
         ScopeStage(),
         SilenceStage(),
         CircuitBreakerStage(),
+        ClusterWideStage(),
         GitOpsStage(),
         RolloutStage(),
         UndoStage(),

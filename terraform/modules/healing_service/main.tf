@@ -21,6 +21,14 @@ locals {
     # ChatOps sits behind Cloud Run IAM: /notify carries a Google ID token of our account.
     HEAL_CHATOPS_AUTH = "oidc"
     HEAL_PUBLIC_URL   = local.url
+    # The guardrails (lists as JSON, as pydantic-settings reads them).
+    HEAL_APPROVAL_ACTIONS        = jsonencode(var.guardrails.approval_actions)
+    HEAL_ALLOWED_NAMESPACES      = jsonencode(var.guardrails.allowed_namespaces)
+    HEAL_EXCLUDED_NAMESPACES     = jsonencode(var.guardrails.excluded_namespaces)
+    HEAL_LABEL_SELECTOR          = var.guardrails.label_selector
+    HEAL_COOLDOWN_SECONDS        = tostring(var.guardrails.cooldown_seconds)
+    HEAL_TARGET_ACTIONS_PER_HOUR = tostring(var.guardrails.target_actions_per_hour)
+    HEAL_GLOBAL_ACTIONS_PER_HOUR = tostring(var.guardrails.global_actions_per_hour)
   }, var.service.env)
 
   # The /api/v1 bearer token (ChatOps reads the same secret). Its value is added with

@@ -63,6 +63,28 @@ variable "api_invokers" {
   default     = {}
 }
 
+variable "guardrails" {
+  description = "Limits every action passes. By default a human approves each rollback, cordon and drain, even in enforce mode; kube-system is always out of scope."
+  type = object({
+    approval_actions        = optional(list(string), ["rollout_undo", "cordon", "drain"])
+    allowed_namespaces      = optional(list(string), [])
+    excluded_namespaces     = optional(list(string), ["kube-public", "gke-managed-system"])
+    label_selector          = optional(string, "")
+    cooldown_seconds        = optional(number, 600)
+    target_actions_per_hour = optional(number, 3)
+    global_actions_per_hour = optional(number, 20)
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition = alltrue([
+      for a in var.guardrails.approval_actions :
+      contains(["delete_pod", "rollout_restart", "scale", "rollout_undo", "cordon", "drain"], a)
+    ])
+    error_message = "guardrails.approval_actions may list delete_pod, rollout_restart, scale, rollout_undo, cordon and drain."
+  }
+}
+
 variable "service" {
   description = "Cloud Run settings and extra HEAL_* environment variables."
   type = object({

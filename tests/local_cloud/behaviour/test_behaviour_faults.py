@@ -340,6 +340,27 @@ def test_dependency_latency_raises_latency_and_timeouts(sim: Sim) -> None:
     assert statistics.mean(_series(metrics, W + "latency_p95_ms", "cart")) < base * 1.5
 
 
+def test_a_busy_cluster_on_a_fast_clock_loses_no_node(sim: Sim) -> None:
+    """On a fast clock, simulated time runs on while the cluster works through its due timers
+    (at 240x, 0.2 s of Python is 48 s). Heartbeats read at one instant must be judged at that
+    instant: judged at the clock's later now, every node looked silent for longer than the
+    40 s grace period and went NotReady at once (a whole-cluster node failure, from nothing)."""
+    sim.deploy("cart", 3)
+    sim.step(60)
+    run_due = sim.cluster._run_due
+
+    def slow(now: float) -> None:
+        sim.clock.advance(45.0)  # the time spent getting through the batch before its timers
+        run_due(now)
+
+    sim.cluster._run_due = slow  # type: ignore[method-assign]
+    sim.step(600)
+    assert sim.events("NodeNotReady") == []
+    for node in sim.store.list("nodes")[0]:
+        ready_cond = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+        assert ready_cond["status"] == "True", node["metadata"]["name"]
+
+
 def test_node_not_ready_taints_the_node_and_evicts_its_pods_after_300s(sim: Sim) -> None:
     sim.deploy("cart", 3)
     sim.step(60)

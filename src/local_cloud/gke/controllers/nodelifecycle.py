@@ -26,9 +26,10 @@ class NodeLifecycleController:
         self.ctx = ctx
         self._mark_pods_not_ready = mark_pods_not_ready
 
-    def monitor(self, heartbeats: dict[str, float]) -> list[tuple[float, str, str]]:
-        """Check every node's last heartbeat; returns planned evictions (due, namespace, pod)."""
-        now = self.ctx.now()
+    def monitor(self, heartbeats: dict[str, float], now: float) -> list[tuple[float, str, str]]:
+        """Check every node's last heartbeat as of `now`, the instant the heartbeats were read
+        at (not the clock's now: on a fast clock, the time spent getting here would age every
+        heartbeat at once); returns planned evictions (due, namespace, pod)."""
         evictions: list[tuple[float, str, str]] = []
         for node in self.ctx.view.list("nodes"):
             name = node["metadata"]["name"]
