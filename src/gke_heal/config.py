@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from gke_heal.yamlfile import YamlModelError, parse_mapping, validate
-from self_healing_service.policy import ACTION_NAMES
+from self_healing_service.policy import known_actions
 from self_healing_service.selector import parse_selector
 
 Mode = Literal["observe", "recommend", "enforce"]
@@ -107,13 +107,7 @@ class GuardrailConfig(_Section):
         description="Actions that need a human's approval even in `enforce` mode.",
     )
 
-    @field_validator("require_approval_for")
-    @classmethod
-    def _known_actions(cls, value: list[str]) -> list[str]:
-        unknown = [a for a in value if a not in ACTION_NAMES]
-        if unknown:
-            raise ValueError(f"unknown action {unknown[0]!r}; known: {', '.join(ACTION_NAMES)}")
-        return value
+    _known_actions = field_validator("require_approval_for")(known_actions)
 
 
 class ModelConfig(_Section):

@@ -16,6 +16,14 @@ from self_healing_service.view import ClusterView
 ACTION_NAMES = ("delete_pod", "rollout_restart", "scale", "rollout_undo", "cordon", "drain")
 
 
+def known_actions(names: list[str]) -> list[str]:
+    """`names` when each is an action of the catalogue; else a ValueError naming the first not."""
+    unknown = [a for a in names if a not in ACTION_NAMES]
+    if unknown:
+        raise ValueError(f"unknown action {unknown[0]!r}; known: {', '.join(ACTION_NAMES)}")
+    return names
+
+
 @dataclass(frozen=True)
 class Step:
     """One rung of a ladder: an action, its parameters, and whether a human must approve."""

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from self_healing_service.policy import ACTION_NAMES
+from self_healing_service.policy import known_actions
 from self_healing_service.selector import parse_selector
 
 Mode = Literal["observe", "recommend", "enforce"]
@@ -118,10 +118,4 @@ class Settings(BaseSettings):
         parse_selector(value)  # a SelectorError (a ValueError) names the part at fault
         return value
 
-    @field_validator("approval_actions")
-    @classmethod
-    def _actions(cls, value: list[str]) -> list[str]:
-        unknown = [a for a in value if a not in ACTION_NAMES]
-        if unknown:
-            raise ValueError(f"unknown action {unknown[0]!r}; known: {', '.join(ACTION_NAMES)}")
-        return value
+    _actions = field_validator("approval_actions")(known_actions)
