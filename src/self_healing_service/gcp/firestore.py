@@ -9,7 +9,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any, cast
 
+from google.api_core.exceptions import Aborted
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from self_healing_service.guardrails import Limits
 from self_healing_service.history import ActionRecord, ApprovalRecord, History, Mode
@@ -103,7 +105,15 @@ class FirestoreStore:
             tx.update(ref, {"lease_owner": owner, "lease_until": now + ttl})
             return True
 
-        return bool(self._tx(body))
+        try:
+            return bool(self._tx(body))
+        except (Aborted, ValueError) as exc:
+            # Replicas racing for the same lease: the client retried the aborted transaction
+            # and gave up (a ValueError caused by Aborted). Nothing was written, and another
+            # replica holds the lease or the next sweep tries again: not acquired.
+            if isinstance(exc, Aborted) or isinstance(exc.__cause__, Aborted):
+                return False
+            raise
 
     def renew(self, incident_id: str, owner: str, now: float, ttl: float) -> bool:
         ref = self._col("incidents").document(incident_id)
@@ -135,7 +145,9 @@ class FirestoreStore:
         self._col("incidents").document(incident_id).update(change)
 
     def pending(self, now: float, limit: int = 50) -> list[str]:
-        found = self._col("incidents").where("status", "in", list(ACTIVE)).stream()
+        found = (
+            self._col("incidents").where(filter=FieldFilter("status", "in", list(ACTIVE))).stream()
+        )
         rows = [s.to_dict() for s in found]
         due = [r for r in rows if r["next_at"] <= now and r["lease_until"] < now]
         return [r["id"] for r in sorted(due, key=lambda r: r["opened_at"])][:limit]
@@ -153,18 +165,24 @@ class FirestoreStore:
     def incidents(self, state: str = "all", limit: int = 200) -> list[Json]:
         query = self._col("incidents")
         if state in ("open", "closed"):
-            query = query.where("state", "==", state)
+            query = query.where(filter=FieldFilter("state", "==", state))
         rows = [self._summary(s.to_dict()) for s in query.stream()]
         return sorted(rows, key=lambda r: -r["opened_at"])[:limit]
 
     def history(self, incident: Incident, now: float, default_mode: Mode = "observe") -> History:
         mode, paused = self.control(default_mode)
         snap = self._col("incidents").document(incident.id).get()
-        recent = self._col("actions").where("started_at", ">", now - 2 * HOUR).stream()
+        recent = (
+            self._col("actions")
+            .where(filter=FieldFilter("started_at", ">", now - 2 * HOUR))
+            .stream()
+        )
         actions = sorted((s.to_dict() for s in recent), key=lambda a: -a["started_at"])
         approvals = [
             s.to_dict()
-            for s in self._col("approvals").where("incident_id", "==", incident.id).stream()
+            for s in self._col("approvals")
+            .where(filter=FieldFilter("incident_id", "==", incident.id))
+            .stream()
         ]
         silence = self._col("silences").document(_key(incident.workload)).get()
         return History(
@@ -194,7 +212,7 @@ class FirestoreStore:
     ) -> Json | Refused:
         target = incident.workload
         ref = self._col("actions").document(_key(incident.id, rung))
-        recent_query = self._col("actions").where("started_at", ">", now - HOUR)
+        recent_query = self._col("actions").where(filter=FieldFilter("started_at", ">", now - HOUR))
         incident_ref = self._col("incidents").document(incident.id)
 
         def body(tx: Any) -> Json | Refused:
@@ -238,7 +256,7 @@ class FirestoreStore:
     def actions(self, incident_id: str | None = None) -> list[Json]:
         query = self._col("actions")
         if incident_id is not None:
-            query = query.where("incident_id", "==", incident_id)
+            query = query.where(filter=FieldFilter("incident_id", "==", incident_id))
         return sorted((s.to_dict() for s in query.stream()), key=lambda a: a["started_at"])
 
     # audit (append-only: documents are only ever created) --------------------------------
@@ -259,9 +277,9 @@ class FirestoreStore:
     ) -> list[Json]:
         query = self._col("audit")
         if incident_id is not None:
-            query = query.where("incident_id", "==", incident_id)
+            query = query.where(filter=FieldFilter("incident_id", "==", incident_id))
         elif workload is not None:
-            query = query.where("workload", "==", workload)
+            query = query.where(filter=FieldFilter("workload", "==", workload))
         rows = sorted((s.to_dict() for s in query.stream()), key=lambda r: (r["at"], r["ns"]))
         return [{**r, "seq": n} for n, r in enumerate(rows[:limit], 1)]
 
@@ -305,7 +323,7 @@ class FirestoreStore:
         self, incident_id: str, approve: bool, user: str, now: float
     ) -> ApprovalRecord | str:
         incident_ref = self._col("incidents").document(incident_id)
-        query = self._col("approvals").where("incident_id", "==", incident_id)
+        query = self._col("approvals").where(filter=FieldFilter("incident_id", "==", incident_id))
 
         def body(tx: Any) -> ApprovalRecord | str:
             if not incident_ref.get(transaction=tx).exists:
@@ -322,7 +340,7 @@ class FirestoreStore:
         return cast("ApprovalRecord | str", self._tx(body))
 
     def pending_approvals(self, now: float) -> list[ApprovalRecord]:
-        found = self._col("approvals").where("status", "==", "pending").stream()
+        found = self._col("approvals").where(filter=FieldFilter("status", "==", "pending")).stream()
         return [_approval(s.to_dict()) for s in found if s.get("expires_at") > now]
 
     # outbox ------------------------------------------------------------------------------
@@ -349,7 +367,10 @@ class FirestoreStore:
 
     def due(self, now: float, lease: float, limit: int = 50) -> list[Delivery]:
         pending = [
-            s.to_dict() for s in self._col("outbox").where("status", "==", "pending").stream()
+            s.to_dict()
+            for s in self._col("outbox")
+            .where(filter=FieldFilter("status", "==", "pending"))
+            .stream()
         ]
         heads: dict[str, Json] = {}
         for row in pending:  # only the head of each incident's queue keeps the order
