@@ -237,14 +237,9 @@ def _gather_node(api: ClusterApi, incident: Incident, now: float, details: bool)
         return ClusterView(gathered_at=now)
     pods = api.list_pods(field_selector=f"spec.nodeName={incident.name}")
     view = node_view(node, pods)
-    pool_nodes = api.list_nodes(f"{POOL_LABEL}={view.pool}") if view.pool else [node]
-    unschedulable = sum(
-        1
-        for n in pool_nodes
-        if (n.get("spec") or {}).get("unschedulable")
-        and (n.get("metadata") or {}).get("name") != view.name
-    )
     everyone = [node_view(n, []) for n in api.list_nodes()]
+    pool = [n for n in everyone if n.pool == view.pool] if view.pool else [view]
+    unschedulable = sum(1 for n in pool if n.unschedulable and n.name != view.name)
     events: tuple[str, ...] = ()
     if details:
         related = [
@@ -256,7 +251,7 @@ def _gather_node(api: ClusterApi, incident: Incident, now: float, details: bool)
         gathered_at=now,
         node=view,
         pods=tuple(pod_view(p) for p in pods),
-        pool_nodes=len(pool_nodes),
+        pool_nodes=len(pool),
         pool_unschedulable=unschedulable,
         cluster_nodes=len(everyone),
         cluster_not_ready=sum(1 for n in everyone if not n.ready),
