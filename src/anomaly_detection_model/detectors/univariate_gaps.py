@@ -16,13 +16,11 @@ the kernel.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
-F = TypeVar("F", bound=Callable[..., Any])
+from anomaly_detection_model.detectors.jit import compile_kernel
 
 # Slots of the clock array.
 LAST = 0  # time of the previous row with a time, NaN before the first
@@ -69,13 +67,5 @@ def _learn_clock(clock: npt.NDArray[np.float64], t: float) -> None:
     clock[LAST] = t
 
 
-def _compile(function: F) -> F:
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba comes with the bench extra
-        return function
-    return cast(F, numba.njit(cache=True, nogil=True)(function))
-
-
-gap_evidence = _compile(_gap_evidence)
-learn_clock = _compile(_learn_clock)
+gap_evidence = compile_kernel(_gap_evidence)
+learn_clock = compile_kernel(_learn_clock)

@@ -25,20 +25,17 @@ recall over false alarms can take it by lowering the threshold a little.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from anomaly_detection_model.detectors.jit import compile_kernel
 from anomaly_detection_model.detectors.univariate_gaps import gap_evidence, learn_clock, new_clock
 from anomaly_detection_model.detectors.univariate_season import (
     learn_seasonal,
     new_season,
     seasonal_evidence,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 # Slots of the scalar state vector.
 SEEN, CURSOR, SUM_MEAN, SUM_LEVEL, SINCE_RESUM = 0, 1, 2, 3, 4
@@ -309,13 +306,5 @@ def _process(
             state[SUM_RISE] = rise_sum
 
 
-def _compile(function: F) -> F:
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba comes with the bench extra
-        return function
-    return cast(F, numba.njit(cache=True, nogil=True)(function))
-
-
-_excess = _compile(_excess)
-process = _compile(_process)
+_excess = compile_kernel(_excess)
+process = compile_kernel(_process)

@@ -21,13 +21,11 @@ numbers per lag), compiled with numba when it is installed, like the kernel.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
-F = TypeVar("F", bound=Callable[..., Any])
+from anomaly_detection_model.detectors.jit import compile_kernel
 
 # A day at 1-hour, 30-, 15-, 10-, 5- and 1-minute sampling.
 DAILY_PERIODS = (24, 48, 96, 144, 288, 1440)
@@ -119,13 +117,5 @@ def _learn_seasonal(
     history[seen % size] = x
 
 
-def _compile(function: F) -> F:
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba comes with the bench extra
-        return function
-    return cast(F, numba.njit(cache=True, nogil=True)(function))
-
-
-seasonal_evidence = _compile(_seasonal_evidence)
-learn_seasonal = _compile(_learn_seasonal)
+seasonal_evidence = compile_kernel(_seasonal_evidence)
+learn_seasonal = compile_kernel(_learn_seasonal)
