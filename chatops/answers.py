@@ -25,11 +25,13 @@ def _incident_line(item: dict[str, Any]) -> str:
 
 
 def _status_text(status: dict[str, Any]) -> str:
+    always = [str(a) for a in status.get("approval_actions") or []]
     return (
         f"Mode *{status.get('mode')}*, {'paused' if status.get('paused') else 'running'}; "
         f"{status.get('open_incidents', 0)} open incidents, "
         f"{status.get('pending_approvals', 0)} waiting for approval; "
         f"circuit breaker {status.get('circuit_breaker', 'unknown')}."
+        + (f" Always asks before: {', '.join(always)}." if always else "")
     )
 
 

@@ -59,6 +59,7 @@ def api_router(healer: Healer, worker: Worker | None) -> APIRouter:
             "open_incidents": len(store.incidents("open")),
             "pending_approvals": len(store.pending_approvals(clock.now())),
             "circuit_breaker": "open" if breaker_open else "closed",
+            "approval_actions": list(settings.approval_actions),
         }
 
     @router.get("/incidents")

@@ -55,6 +55,7 @@ def create_stand_in(token: str) -> FastAPI:
             "open_incidents": sum(1 for i in incidents.values() if i["state"] == "open"),
             "pending_approvals": sum(1 for i in incidents.values() if i["pending"]),
             "circuit_breaker": "closed",
+            "approval_actions": [],
         }
 
     @app.get("/api/v1/incidents")

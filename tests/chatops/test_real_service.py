@@ -66,6 +66,7 @@ def real(
         push_token="push-token-xyz",
         chatops_token=NOTIFY_TOKEN,
         chatops_url="http://placeholder",
+        approval_actions=["rollout_undo", "drain"],
     )
     app = heal_app.create_app(settings, None, store, run_workers=False)
     with RunningServer(app) as server:
@@ -105,6 +106,7 @@ def test_approve_through_chat_reaches_the_real_service(
     assert approvals and approvals[-1]["data"]["user"] == "slack:UONCALL"
     for text, expected in [
         ("status", "Mode *recommend*, running; 1 open incidents, 0 waiting for approval"),
+        ("status", "Always asks before: rollout_undo, drain."),
         ("incidents", "`0.real` critical memory_leak on shop/cart (open)"),
         ("approve 0.real", "Nothing to do"),
         ("show 0.missing", "No such incident"),
